@@ -1,0 +1,45 @@
+# Two commands on a fresh machine with only Python 3.11:
+#   make run   - create .venv, install the app, start it on http://127.0.0.1:7860
+#   make test  - create .venv, install app + test tools (+ Debian's Chromium if missing), lint, run all tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench prefetch chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Stamp files: reinstall only when the requirement files change.
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(BIN)/python app.py
+
+# Browser tests drive Debian's Chromium (never `playwright install`, which downloads a browser).
+chromium:
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+test: $(VENV)/.dev chromium lint
+	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest
+
+bench: $(VENV)/.runtime
+	$(BIN)/python benchmarks/fill_mask_path.py
+
+prefetch: $(VENV)/.runtime
+	$(BIN)/python -m distilbert_demo prefetch
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache .ruff_cache

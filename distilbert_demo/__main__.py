@@ -1,0 +1,7 @@
+"""`python -m distilbert_demo ...`: see distilbert_demo/cli.py."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

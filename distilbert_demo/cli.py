@@ -1,0 +1,162 @@
+"""Command line: the same functions the web app calls.
+
+    python -m distilbert_demo compare --task fill-mask --text "Paris is the [MASK] of France."
+    python -m distilbert_demo prefetch
+
+Exit codes: 0 success, 1 a model could not be loaded or downloaded, 2 bad input or flags.
+Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from . import compare as compare_mod
+from . import loading, measure, registry
+from .inputs import InputError
+
+EXIT_OK, EXIT_LOAD, EXIT_INPUT = 0, 1, 2
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+def _add_pair_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bert", metavar="ID_OR_PATH", help="teacher-side checkpoint (hub id or local folder)")
+    parser.add_argument("--distilbert", metavar="ID_OR_PATH", help="student-side checkpoint (hub id or local folder)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: DISTILBERT_DEMO_THREADS or all cores)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m distilbert_demo", description="BERT vs DistilBERT, side by side.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    cmp = commands.add_parser("compare", help="run both models on one text and compare them")
+    cmp.add_argument("--task", choices=list(registry.TASKS), default="fill-mask")
+    cmp.add_argument("--text", required=True)
+    _add_pair_flags(cmp)
+    cmp.add_argument("--top-k", type=int, default=compare_mod.DEFAULT_TOP_K, help="candidates per mask (1-20)")
+    cmp.add_argument("--repeats", type=int, default=compare_mod.DEFAULT_REPEATS, help="timed runs per model")
+    cmp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+    fetch = commands.add_parser("prefetch", help="download the configured checkpoints into the Hugging Face cache")
+    fetch.add_argument("--bert", metavar="ID", help="also fetch this BERT-side checkpoint for every task")
+    fetch.add_argument("--distilbert", metavar="ID", help="also fetch this DistilBERT-side checkpoint for every task")
+    return parser
+
+
+def load_pair(task: str, bert: str | None, distilbert: str | None) -> loading.Pair:
+    """Load both sides; a side the user named explicitly must load (no silent twin)."""
+    sides = {}
+    for side, override in (("bert", bert), ("distilbert", distilbert)):
+        try:
+            sides[side] = loading.load_model(task, side, override, allow_twin=override is None)
+        except loading.LoadError as err:
+            raise CliError(str(err), EXIT_LOAD) from err
+    pair = loading.Pair(task, **sides)
+    for model in pair.sides():
+        if model.source == "twin":
+            print(
+                f"warning: {model.note} Using an UNTRAINED twin of {model.name}: "
+                "latency and memory are real, predictions are random.",
+                file=sys.stderr,
+            )
+    if pair.uses_twins:
+        print(f"warning: {loading.HOW_TO_GET_REAL_WEIGHTS}", file=sys.stderr)
+    return pair
+
+
+def format_table(result: compare_mod.Comparison) -> str:
+    data = result.to_dict()
+    bert, distil = data["models"]["bert"], data["models"]["distilbert"]
+    rows = [
+        ("", "BERT", "DistilBERT"),
+        ("checkpoint", f"{bert['name']} ({bert['source']})", f"{distil['name']} ({distil['source']})"),
+        ("parameters", f"{bert['params']:,}", f"{distil['params']:,}"),
+        ("layers", str(bert["layers"]), str(distil["layers"])),
+        ("weights", f"{bert['weights_mb']:.1f} MiB", f"{distil['weights_mb']:.1f} MiB"),
+        ("latency median", f"{bert['latency_ms']['median']:.1f} ms", f"{distil['latency_ms']['median']:.1f} ms"),
+        ("latency p90", f"{bert['latency_ms']['p90']:.1f} ms", f"{distil['latency_ms']['p90']:.1f} ms"),
+        ("peak extra memory", f"{bert['peak_memory_mb']:.1f} MiB", f"{distil['peak_memory_mb']:.1f} MiB"),
+    ]
+    if result.task == "fill-mask":
+        for i, (mask_b, mask_d) in enumerate(zip(bert["predictions"], distil["predictions"]), start=1):
+            for rank, (cb, cd) in enumerate(zip(mask_b, mask_d), start=1):
+                label = f"mask {i} #{rank}" if len(bert["predictions"]) > 1 else f"#{rank}"
+                rows.append((label, f"{cb['token']} {cb['score']:.4f}", f"{cd['token']} {cd['score']:.4f}"))
+    else:
+        for pb, pd in zip(bert["predictions"], distil["predictions"]):
+            rows.append(("", f"{pb['label']} {pb['score']:.4f}", f"{pd['label']} {pd['score']:.4f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{result.task}: {result.text}", ""]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    agree = data["agreement"]
+    js = "n/a (different vocabularies)" if agree["js_divergence"] is None else f"{agree['js_divergence']:.4f} bits"
+    lines += [
+        "",
+        f"agreement: top-1 match {'yes' if agree['top1_match'] else 'no'}, "
+        f"top-k overlap {agree['topk_overlap']:.2f}, Jensen-Shannon divergence {js}",
+        f"speed-up {data['speedup']:.2f}x, size ratio {data['size_ratio']:.2f}",
+        f"verdict: {data['verdict']}",
+        f"method: {bert['latency_ms']['runs']} timed runs per model after {bert['latency_ms']['warmup']} warm-up, "
+        f"interleaved; {data['threads']} threads on {data['device']}; memory: {data['memory_method']}",
+    ]
+    lines += [f"note: {notice}" for notice in data["notices"]]
+    return "\n".join(lines)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    measure.configure_threads(args.threads)
+    try:
+        compare_mod.check_settings(args.top_k, args.repeats)
+        text = compare_mod.inputs.check_text(args.text, args.task)  # fail fast, before loading
+    except InputError as err:
+        raise CliError(str(err), EXIT_INPUT) from err
+    pair = load_pair(args.task, args.bert, args.distilbert)
+    try:
+        result = compare_mod.compare(pair, text, top_k=args.top_k, repeats=args.repeats)
+    except InputError as err:
+        raise CliError(str(err), EXIT_INPUT) from err
+    for notice in result.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    print(json.dumps(result.to_dict()) if args.json else format_table(result))
+    return EXIT_OK
+
+
+def run_prefetch(args: argparse.Namespace) -> int:
+    from . import prefetch
+
+    overrides = {}
+    for task in registry.TASKS:
+        if args.bert:
+            overrides[(task, "bert")] = args.bert
+        if args.distilbert:
+            overrides[(task, "distilbert")] = args.distilbert
+    if loading.hub_offline():
+        raise CliError("prefetch needs the Hugging Face hub, but HF_HUB_OFFLINE is set; unset it and retry.", EXIT_LOAD)
+    for repo_id in prefetch.checkpoints_to_fetch(overrides):
+        print(f"fetching {repo_id} ...", file=sys.stderr)
+        try:
+            folder = prefetch.fetch(repo_id)
+        except Exception as err:  # noqa: BLE001 - one line, not a traceback
+            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise CliError(f"could not download {repo_id}: {first_line}", EXIT_LOAD) from err
+        print(f"{repo_id} -> {folder}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    handlers = {"compare": run_compare, "prefetch": run_prefetch}
+    try:
+        return handlers[args.command](args)
+    except CliError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.code

@@ -1,0 +1,92 @@
+"""Checking and tokenising what a visitor typed, with one-line messages for anything wrong."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+MAX_CHARS = 10_000  # refused before tokenising: keeps a pasted book from tying up the server
+MAX_TOKENS = 512  # the position-embedding limit of both models
+MAX_MASKS = 5  # each mask adds a bar chart; more stops being readable
+MASK = "[MASK]"
+_MASK_PATTERN = re.compile(re.escape(MASK), re.IGNORECASE)
+
+
+class InputError(ValueError):
+    """The input cannot be run; str(error) is a one-line message for the user."""
+
+
+@dataclass
+class PreparedInput:
+    """One text tokenised for one model."""
+
+    input_ids: torch.Tensor  # (1, T)
+    attention_mask: torch.Tensor  # (1, T)
+    token_type_ids: torch.Tensor | None  # (1, T) for BERT, None for DistilBERT
+    mask_positions: list[int]  # indices into T of the [MASK] tokens kept
+    notices: list[str] = field(default_factory=list)  # things the user should know (truncation)
+
+    def model_inputs(self) -> dict[str, torch.Tensor]:
+        inputs = {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
+        if self.token_type_ids is not None:
+            inputs["token_type_ids"] = self.token_type_ids
+        return inputs
+
+    @property
+    def num_tokens(self) -> int:
+        return self.input_ids.shape[1]
+
+
+def check_text(text: object, task: str) -> str:
+    """Refuse what cannot be run at all, before any tokenising. Returns the stripped text."""
+    if text is None or not isinstance(text, str) or not text.strip():
+        raise InputError("Please enter some text.")
+    if len(text) > MAX_CHARS:
+        raise InputError(f"The text has {len(text):,} characters; the limit is {MAX_CHARS:,}. Please shorten it.")
+    text = text.strip()
+    if task == "fill-mask":
+        masks = len(_MASK_PATTERN.findall(text))
+        if masks == 0:
+            raise InputError(
+                f"Fill-mask needs at least one {MASK} token in the text, e.g. 'Paris is the {MASK} of France.'"
+            )
+        if masks > MAX_MASKS:
+            raise InputError(f"The text has {masks} {MASK} tokens; at most {MAX_MASKS} are supported.")
+    return text
+
+
+def prepare(text: str, task: str, tokenizer: PreTrainedTokenizerBase, device: torch.device) -> PreparedInput:
+    """Tokenise for one model, truncating to MAX_TOKENS and saying what was cut."""
+    text = check_text(text, task)
+    if task == "fill-mask":
+        # Users type [MASK] in any case; each tokenizer has its own spelling of the mask token.
+        text = _MASK_PATTERN.sub(lambda _: tokenizer.mask_token, text)
+    full = tokenizer(text, truncation=False, return_tensors="pt", verbose=False)
+    kept = tokenizer(text, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+    notices = []
+    full_len, kept_len = full["input_ids"].shape[1], kept["input_ids"].shape[1]
+    if full_len > kept_len:
+        notices.append(f"The text is {full_len} tokens long; only the first {kept_len} were used.")
+
+    positions: list[int] = []
+    if task == "fill-mask":
+        mask_id = tokenizer.mask_token_id
+        positions = (kept["input_ids"][0] == mask_id).nonzero().flatten().tolist()
+        total = int((full["input_ids"][0] == mask_id).sum())
+        if not positions:
+            raise InputError(f"Every {MASK} falls after the {MAX_TOKENS}-token limit; move one nearer the start.")
+        if total > len(positions):
+            lost = total - len(positions)
+            notices.append(f"{lost} of {total} {MASK} tokens fell after the {MAX_TOKENS}-token limit and were dropped.")
+
+    token_type_ids = kept.get("token_type_ids")
+    return PreparedInput(
+        input_ids=kept["input_ids"].to(device),
+        attention_mask=kept["attention_mask"].to(device),
+        token_type_ids=token_type_ids.to(device) if token_type_ids is not None else None,
+        mask_positions=positions,
+        notices=notices,
+    )

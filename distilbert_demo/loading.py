@@ -1,0 +1,206 @@
+"""Loading checkpoints: one path for hub ids and local folders, with twins as the fallback.
+
+Every model goes through `transformers` Auto classes. Nothing runs remote code
+(`trust_remote_code` is never set) and safetensors are preferred over pickles.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import transformers
+from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from . import registry, twins
+
+log = logging.getLogger(__name__)
+# Loading bars on stderr would garble the CLI's output and the server log.
+transformers.utils.logging.disable_progress_bar()
+
+SOURCES = ("hub", "local", "twin")
+HOW_TO_GET_REAL_WEIGHTS = (
+    "To use real weights: run once with internet access (`python -m distilbert_demo prefetch` "
+    "downloads the default checkpoints into the Hugging Face cache, after which "
+    "`HF_HUB_OFFLINE=1` runs work offline), or point the app at local folders with "
+    "`--bert/--distilbert` or the DISTILBERT_DEMO_<TASK>_<SIDE> environment variables."
+)
+
+
+class LoadError(RuntimeError):
+    """A checkpoint could not be loaded; the message says why in one line."""
+
+
+@dataclass
+class LoadedModel:
+    task: str
+    side: str  # "bert" or "distilbert"
+    name: str  # hub id or folder the weights came from (for a twin: the checkpoint it mimics)
+    source: str  # one of SOURCES
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    note: str = ""  # why a twin stands in, when it does
+    labels: list[str] = field(default_factory=list)  # normalised label per class id (sentiment)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def params(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    @property
+    def weights_bytes(self) -> int:
+        """Exact bytes held by parameters and buffers (tied weights counted once)."""
+        tensors = {id(t): t for t in (*self.model.parameters(), *self.model.buffers())}
+        return sum(t.numel() * t.element_size() for t in tensors.values())
+
+    @property
+    def layers(self) -> int:
+        config = self.model.config
+        return getattr(config, "num_hidden_layers", None) or config.n_layers
+
+    def describe(self) -> str:
+        where = {"hub": "Hugging Face hub", "local": "local folder", "twin": "untrained twin"}[self.source]
+        return f"{self.name} ({where})"
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+_reachable: bool | None = None
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick TCP probe of the hub, remembered for the process.
+
+    Without it, transformers retries an unreachable hub for ~25 s per file before giving up.
+    """
+    global _reachable
+    if hub_offline():
+        return False
+    if _reachable is None:
+        endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+        port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+        try:
+            socket.create_connection((endpoint.hostname, port), timeout=timeout).close()
+            _reachable = True
+        except OSError:
+            _reachable = False
+    return _reachable
+
+
+def pick_device() -> torch.device:
+    wanted = os.environ.get("DISTILBERT_DEMO_DEVICE")
+    if wanted:
+        return torch.device(wanted)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _from_pretrained(source: str, auto_class_name: str, local_only: bool):
+    auto_class = getattr(transformers, auto_class_name)
+    kwargs = {"local_files_only": local_only}
+    tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    model = auto_class.from_pretrained(source, **kwargs)
+    return model, tokenizer
+
+
+def _load_real(source: str, auto_class_name: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
+    if Path(source).expanduser().is_dir():
+        model, tokenizer = _from_pretrained(str(Path(source).expanduser()), auto_class_name, local_only=True)
+        return model, tokenizer, "local"
+    if source.startswith((".", "/", "~")) or source.count("/") > 1:
+        raise LoadError(f"folder {source!r} does not exist")
+    try:  # the cache first: works offline and starts fastest
+        model, tokenizer = _from_pretrained(source, auto_class_name, local_only=True)
+    except (OSError, ValueError) as cache_miss:
+        if not hub_reachable():
+            reason = "HF_HUB_OFFLINE is set" if hub_offline() else "the Hugging Face hub is unreachable"
+            raise LoadError(f"{source} is not in the local cache and {reason}") from cache_miss
+        model, tokenizer = _from_pretrained(source, auto_class_name, local_only=False)
+    return model, tokenizer, "hub"
+
+
+def load_model(
+    task: str,
+    side: str,
+    override: str | None = None,
+    *,
+    allow_twin: bool = True,
+    device: torch.device | None = None,
+) -> LoadedModel:
+    """Load one side of a task's pair; fall back to the architecture twin if allowed."""
+    spec = registry.TASKS[task]
+    source = registry.resolve_source(task, side, override)
+    note = ""
+    try:
+        model, tokenizer, kind = _load_real(source, spec.auto_class)
+        name = source
+    except Exception as err:  # noqa: BLE001 - any failure to load is reported, not raised
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        twin_of = source if twins.has_twin(source) else spec.defaults[side]
+        if not allow_twin:
+            raise LoadError(f"could not load {source}: {reason}") from err
+        log.warning("could not load %s (%s); using an untrained twin of %s", source, reason, twin_of)
+        model = twins.build_twin(twin_of, spec.auto_class)
+        tokenizer = twins.twin_tokenizer(model.config.model_type, model.config.vocab_size)
+        name, kind = twin_of, "twin"
+        note = f"Could not load {source}: {reason}."
+    model.eval().to(device or pick_device())
+    labels = []
+    if task == "sentiment":
+        id2label = model.config.id2label
+        labels = [registry.normalise_label(name, id2label[i]) for i in range(len(id2label))]
+    return LoadedModel(task, side, name, kind, model, tokenizer, note=note, labels=labels)
+
+
+@dataclass
+class Pair:
+    task: str
+    bert: LoadedModel
+    distilbert: LoadedModel
+
+    def sides(self) -> tuple[LoadedModel, LoadedModel]:
+        return self.bert, self.distilbert
+
+    @property
+    def uses_twins(self) -> bool:
+        return any(m.source == "twin" for m in self.sides())
+
+
+class ModelStore:
+    """Loads each task's pair once and hands the same objects to every request."""
+
+    def __init__(self, overrides: dict[tuple[str, str], str] | None = None, *, allow_twin: bool = True):
+        self.overrides = overrides or {}
+        self.allow_twin = allow_twin
+        self.device = pick_device()
+        self._pairs: dict[str, Pair] = {}
+        self._lock = threading.Lock()
+
+    def pair(self, task: str) -> Pair:
+        with self._lock:
+            if task not in self._pairs:
+                loaded = {
+                    side: load_model(
+                        task,
+                        side,
+                        self.overrides.get((task, side)),
+                        allow_twin=self.allow_twin,
+                        device=self.device,
+                    )
+                    for side in registry.SIDES
+                }
+                self._pairs[task] = Pair(task, **loaded)
+            return self._pairs[task]
+
+    def loaded_pairs(self) -> list[Pair]:
+        return list(self._pairs.values())

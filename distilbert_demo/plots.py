@@ -1,0 +1,86 @@
+"""Plotly figures from plain data: pure functions, no models, no Gradio."""
+
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .predict import TaskOutput
+
+COLORS = {"bert": "#4C72B0", "distilbert": "#DD8452"}
+TITLES = {"bert": "BERT", "distilbert": "DistilBERT"}
+
+
+def _label(text: str) -> str:
+    # Plotly renders a subset of HTML in labels; tokens and labels are shown as plain text.
+    return html.escape(text, quote=False)
+
+
+def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
+    """Horizontal bars of the top candidates: one panel per [MASK], or one panel of labels."""
+    if output.support:  # sentiment
+        panels = [[(p.label, p.score) for p in output.predictions]]
+        panel_titles = ["label probabilities"]
+    else:
+        panels = [[(c.token, c.score) for c in mask] for mask in output.predictions]
+        panel_titles = [f"[MASK] {i}" if len(panels) > 1 else "top candidates" for i in range(1, len(panels) + 1)]
+    fig = make_subplots(rows=len(panels), cols=1, subplot_titles=panel_titles, vertical_spacing=0.12 / len(panels))
+    for row, panel in enumerate(panels, start=1):
+        labels = [_label(name) for name, _ in panel][::-1]  # best at the top
+        scores = [score for _, score in panel][::-1]
+        fig.add_trace(
+            go.Bar(
+                x=scores,
+                y=labels,
+                orientation="h",
+                marker_color=COLORS[side],
+                text=[f"{s:.1%}" for s in scores],
+                textposition="auto",
+                hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+                showlegend=False,
+            ),
+            row=row,
+            col=1,
+        )
+        # Scale to the largest bar (an untrained model's bars would vanish on a 0-100% axis);
+        # the printed percentages keep the absolute values honest.
+        fig.update_xaxes(range=[0, min(1.0, 1.2 * max(scores, default=1.0))], tickformat=".1%", row=row, col=1)
+        # Identical tokens at different masks must stay separate categories per panel.
+        fig.update_yaxes(type="category", row=row, col=1)
+    fig.update_layout(
+        height=90 + 190 * len(panels),
+        margin={"l": 10, "r": 10, "t": 40, "b": 30},
+        template="plotly_white",
+    )
+    return fig
+
+
+def latency_figure(medians: dict[str, float], p90s: dict[str, float]) -> go.Figure:
+    """Median latency of both models, with the p90 as an error bar."""
+    sides = list(medians)
+    fig = go.Figure(
+        go.Bar(
+            x=[TITLES[s] for s in sides],
+            y=[medians[s] for s in sides],
+            marker_color=[COLORS[s] for s in sides],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [p90s[s] - medians[s] for s in sides],
+                "arrayminus": [0] * len(sides),
+            },
+            text=[f"{medians[s]:.1f} ms" for s in sides],
+            textposition="inside",
+            hovertemplate="%{x}: median %{y:.2f} ms<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Latency (median, whisker to p90)",
+        yaxis_title="ms",
+        height=300,
+        margin={"l": 10, "r": 10, "t": 50, "b": 30},
+        template="plotly_white",
+    )
+    return fig

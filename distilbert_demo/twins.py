@@ -1,0 +1,79 @@
+"""Architecture twins: the default checkpoints' exact architectures with random weights.
+
+When the hub is unreachable and nothing is cached, the app still starts on these. Latency,
+memory and attention mechanics are those of the real models; predictions are meaningless.
+The configs are the hub's own config.json files, shipped in assets/twins/; the tokenizer is a
+WordPiece vocabulary learned from the shipped corpus and laid out like bert-base-uncased's
+(same special-token ids, padded with [unusedN] entries to the config's vocab_size).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import torch
+import transformers
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from transformers import AutoConfig, BertTokenizerFast, DistilBertTokenizerFast, PreTrainedModel
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+TWIN_CONFIGS = ASSETS / "twins"
+EXAMPLES = ASSETS / "examples.json"
+CORPUS = ASSETS / "corpus" / "toy_corpus.txt"  # the twin tokenizer learns its vocabulary here
+TWIN_SEED = 0  # fixed so a twin gives the same answer on every start
+
+
+def twin_config_dir(checkpoint: str) -> Path:
+    return TWIN_CONFIGS / checkpoint.replace("/", "__")
+
+
+def has_twin(checkpoint: str) -> bool:
+    return (twin_config_dir(checkpoint) / "config.json").is_file()
+
+
+@functools.cache
+def twin_vocab(vocab_size: int = 30522, learned_size: int = 8000) -> dict[str, int]:
+    """A WordPiece vocabulary learned from the shipped text (lower-cased, as bert-base-uncased).
+
+    Ids follow bert-base-uncased: [PAD]=0, [unused0..98]=1..99, [UNK]=100, [CLS]=101,
+    [SEP]=102, [MASK]=103, then learned pieces, then [unusedN] up to `vocab_size`.
+    """
+    trainer_tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    trainer_tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    trainer_tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=learned_size, special_tokens=[], show_progress=False)
+    lines = CORPUS.read_text("utf-8").splitlines()
+    lines += [text for texts in json.loads(EXAMPLES.read_text("utf-8")).values() for text in texts]
+    trainer_tok.train_from_iterator(lines, trainer=trainer)
+    learned = sorted(trainer_tok.get_vocab().items(), key=lambda item: item[1])
+
+    tokens = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    seen = set(tokens)
+    tokens += [tok for tok, _ in learned if tok not in seen]
+    unused = 99
+    while len(tokens) < vocab_size:
+        tokens.append(f"[unused{unused}]")
+        unused += 1
+    return {tok: i for i, tok in enumerate(tokens[:vocab_size])}
+
+
+def twin_tokenizer(model_type: str, vocab_size: int = 30522) -> BertTokenizerFast:
+    """The twin vocabulary in the tokenizer class the real checkpoint uses.
+
+    DistilBERT's class drops token_type_ids, which its model does not take.
+    """
+    tokenizer_class = DistilBertTokenizerFast if model_type == "distilbert" else BertTokenizerFast
+    # transformers 5 takes `vocab=` (a dict or path); `vocab_file=` would be silently ignored.
+    return tokenizer_class(vocab=dict(twin_vocab(vocab_size)), do_lower_case=True, model_max_length=512)
+
+
+def build_twin(checkpoint: str, auto_class_name: str) -> PreTrainedModel:
+    """Randomly initialised model with `checkpoint`'s exact config (seeded: same weights each time)."""
+    config = AutoConfig.from_pretrained(twin_config_dir(checkpoint))
+    auto_class = getattr(transformers, auto_class_name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(TWIN_SEED)
+        model = auto_class.from_config(config)
+    return model.eval()

@@ -1,0 +1,66 @@
+"""A person's view: Playwright drives Debian's Chromium against the launched app.
+
+Screenshots land in artifacts/screenshots/ (look at them: a page can pass and still look wrong).
+"""
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from .conftest import SCREENSHOTS
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def page(launched_app):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(launched_app)
+        yield page
+        browser.close()
+
+
+def test_type_run_and_see_both_columns(page):
+    box = page.locator("#input-text textarea")
+    box.fill("The doctor worked in the [MASK] all night.")
+    page.locator("#run-button").click()
+    verdict = page.locator("#verdict")
+    expect(verdict).to_contain_text("DistilBERT:", timeout=60_000)
+    for side in ("bert", "distilbert"):
+        expect(page.locator(f"#{side}-metrics")).to_contain_text("Latency median")
+        expect(page.locator(f"#{side}-predictions .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#banner")).to_contain_text("threads")
+    page.screenshot(path=SCREENSHOTS / "compare-fill-mask.png", full_page=True)
+
+
+def test_bad_input_shows_a_message_and_html_stays_text(page):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.locator("#input-text textarea").fill("<img src=x onerror=alert(1)><script>alert(2)</script>")
+    page.locator("#run-button").click()
+    expect(page.locator("#notice")).to_contain_text("needs at least one [MASK]", timeout=30_000)
+    assert page.locator("#notice img").count() == 0
+    page.screenshot(path=SCREENSHOTS / "compare-bad-input.png", full_page=True)
+    assert dialogs == []
+
+
+def test_sentiment_example_click(page):
+    page.get_by_text("Sentiment", exact=False).first.wait_for()
+    page.get_by_role("radio", name="sentiment").check()
+    page.locator("#input-text textarea").fill("The staff were wonderful and the food was delicious.")
+    page.locator("#run-button").click()
+    expect(page.locator("#bert-metrics")).to_contain_text("Latency median", timeout=60_000)
+    expect(page.locator("#notice")).to_have_text("")
+    page.screenshot(path=SCREENSHOTS / "compare-sentiment.png", full_page=True)

@@ -1,0 +1,63 @@
+"""The Compare tab's handler, called directly (no server): results and every bad input."""
+
+import pytest
+
+from distilbert_demo import ui, views
+
+
+@pytest.fixture(scope="module")
+def handler(tiny_store):
+    return ui.compare_handler(tiny_store)
+
+
+def test_handler_returns_figures_tables_and_json(handler):
+    notice, verdict, bert_fig, bert_table, distil_fig, distil_table, latency_fig, raw = handler(
+        "fill-mask", "The [MASK] worked in the [MASK].", 5, 3
+    )
+    assert notice == ""
+    assert verdict.startswith("### DistilBERT: ")
+    assert len(bert_fig.data) == 2 and len(distil_fig.data) == 2  # one bar panel per mask
+    assert "Latency median" in bert_table and "Peak extra memory" in distil_table
+    assert [bar.x for bar in latency_fig.data][0] == ("BERT", "DistilBERT")
+    assert raw["models"]["bert"]["latency_ms"]["runs"] == 3
+    top_bert = raw["models"]["bert"]["predictions"][0][0]["token"]
+    assert views.esc(top_bert) in bert_fig.data[0].y or top_bert in bert_fig.data[0].y
+
+
+@pytest.mark.parametrize(
+    ("task", "text", "message"),
+    [
+        ("fill-mask", "", "Please enter some text."),
+        ("sentiment", " \t\n", "Please enter some text."),
+        ("fill-mask", "There is no mask here.", "needs at least one [MASK]"),
+        ("fill-mask", "[MASK] " * 6, "at most 5 are supported"),
+        ("sentiment", "y" * 10_001, "the limit is 10,000"),
+        ("translation", "hello", "Unknown task"),
+    ],
+)
+def test_handler_bad_input_gives_a_message(handler, task, text, message):
+    notice, verdict, bert_fig, *_, raw = handler(task, text, 5, 3)
+    assert message in raw["error"]
+    assert "❌" in notice and views.esc(message.split("[")[0]) in notice
+    assert verdict == "" and bert_fig is None
+
+
+def test_handler_truncation_notice(handler):
+    notice, *_, raw = handler("fill-mask", "the [MASK] " + "dog " * 700, 5, 1)
+    assert "only the first 512 were used" in notice
+    assert raw["models"]["bert"]["num_tokens"] == 512
+
+
+def test_html_in_results_is_escaped():
+    hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+    escaped = views.esc(hostile)
+    assert "<" not in escaped and ">" not in escaped
+    assert "&lt;img" in escaped
+    assert views.notices([hostile]).count("<") == 0
+
+
+def test_banner_names_checkpoints_device_and_threads(tiny_store):
+    text = views.banner(tiny_store.loaded_pairs(), "cpu", 2)
+    assert "cpu" in text and "threads:** 2" in text
+    assert "fill-mask" in text and "local folder" in text
+    assert "Untrained twins" not in text
