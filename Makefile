@@ -36,7 +36,7 @@ test: $(VENV)/.dev chromium lint
 	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest
 
 bench: $(VENV)/.runtime
-	$(BIN)/python benchmarks/fill_mask_path.py
+	$(BIN)/python -m benchmarks.fill_mask_path
 
 prefetch: $(VENV)/.runtime
 	$(BIN)/python -m distilbert_demo prefetch

@@ -63,7 +63,7 @@ def load_pair(task: str, bert: str | None, distilbert: str | None) -> loading.Pa
     for model in pair.sides():
         if model.source == "twin":
             print(
-                f"warning: {model.note} Using an UNTRAINED twin of {model.name}: "
+                f"warning: {model.note}; using an UNTRAINED twin of {model.name}: "
                 "latency and memory are real, predictions are random.",
                 file=sys.stderr,
             )

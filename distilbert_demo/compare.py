@@ -128,6 +128,8 @@ class Comparison:
             same = "same top prediction" if agree.top1_match else "different top prediction"
         elif agree.top1_match:
             same = f"same top prediction at all {agree.positions} masks"
+        elif agree.top1_matches == 0:
+            same = f"different top predictions at all {agree.positions} masks"
         else:
             same = f"same top prediction at {agree.top1_matches} of {agree.positions} masks"
         faster = f"{self.speedup:.1f}x faster" if self.speedup >= 1 else f"{1 / self.speedup:.1f}x slower"

@@ -29,7 +29,7 @@ HOW_TO_GET_REAL_WEIGHTS = (
     "To use real weights: run once with internet access (`python -m distilbert_demo prefetch` "
     "downloads the default checkpoints into the Hugging Face cache, after which "
     "`HF_HUB_OFFLINE=1` runs work offline), or point the app at local folders with "
-    "`--bert/--distilbert` or the DISTILBERT_DEMO_<TASK>_<SIDE> environment variables."
+    "`--bert/--distilbert` or the `DISTILBERT_DEMO_<TASK>_<SIDE>` environment variables."
 )
 
 
@@ -153,7 +153,7 @@ def load_model(
         model = twins.build_twin(twin_of, spec.auto_class)
         tokenizer = twins.twin_tokenizer(model.config.model_type, model.config.vocab_size)
         name, kind = twin_of, "twin"
-        note = f"Could not load {source}: {reason}."
+        note = reason if source in reason else f"could not load {source}: {reason}"
     model.eval().to(device or pick_device())
     labels = []
     if task == "sentiment":

@@ -8,7 +8,12 @@ after synchronising, since kernels run asynchronously.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,10 +82,36 @@ def time_interleaved(
     return {name: LatencyStats.from_samples(samples[name], warmup) for name in names}
 
 
+# kineto, the profiler's backend, writes "USDT: ... profiler_start/stop" (and, off the main
+# thread, an "External init callback" error) straight to file descriptor 2 on every pass,
+# whatever KINETO_LOG_LEVEL says. They would garble the CLI's stderr and the server log.
+_KINETO_NOISE = re.compile(r"^(USDT:|ERROR: External init callback)")
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_kineto_noise():
+    """Send fd 2 to a temp file meanwhile, then pass every line but kineto's through."""
+    with _STDERR_LOCK, tempfile.TemporaryFile() as capture:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode("utf-8", errors="replace").splitlines(keepends=True):
+                if not _KINETO_NOISE.match(line):
+                    sys.stderr.write(line)
+
+
 def _cpu_peak_bytes(run: Callable[[], object]) -> int:
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _without_kineto_noise(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         result = run()
     del result
     # Raw allocator events in time order: +bytes on allocation, -bytes on free.

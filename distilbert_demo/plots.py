@@ -18,6 +18,11 @@ def _label(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def _percent(score: float) -> str:
+    # Three significant digits: an untrained model's 0.0003 must not print as "0.0%".
+    return f"{score * 100:.3g}%"
+
+
 def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
     """Horizontal bars of the top candidates: one panel per [MASK], or one panel of labels."""
     if output.support:  # sentiment
@@ -26,7 +31,8 @@ def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
     else:
         panels = [[(c.token, c.score) for c in mask] for mask in output.predictions]
         panel_titles = [f"[MASK] {i}" if len(panels) > 1 else "top candidates" for i in range(1, len(panels) + 1)]
-    fig = make_subplots(rows=len(panels), cols=1, subplot_titles=panel_titles, vertical_spacing=0.12 / len(panels))
+    height = 90 + 190 * len(panels)
+    fig = make_subplots(rows=len(panels), cols=1, subplot_titles=panel_titles, vertical_spacing=70 / height)
     for row, panel in enumerate(panels, start=1):
         labels = [_label(name) for name, _ in panel][::-1]  # best at the top
         scores = [score for _, score in panel][::-1]
@@ -36,7 +42,7 @@ def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
                 y=labels,
                 orientation="h",
                 marker_color=COLORS[side],
-                text=[f"{s:.1%}" for s in scores],
+                text=[_percent(s) for s in scores],
                 textposition="auto",
                 hovertemplate="%{y}: %{x:.4f}<extra></extra>",
                 showlegend=False,
@@ -46,11 +52,11 @@ def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
         )
         # Scale to the largest bar (an untrained model's bars would vanish on a 0-100% axis);
         # the printed percentages keep the absolute values honest.
-        fig.update_xaxes(range=[0, min(1.0, 1.2 * max(scores, default=1.0))], tickformat=".1%", row=row, col=1)
+        fig.update_xaxes(range=[0, min(1.0, 1.2 * max(scores, default=1.0))], tickformat=".3~%", row=row, col=1)
         # Identical tokens at different masks must stay separate categories per panel.
         fig.update_yaxes(type="category", row=row, col=1)
     fig.update_layout(
-        height=90 + 190 * len(panels),
+        height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 30},
         template="plotly_white",
     )

@@ -25,10 +25,7 @@ def esc(text: object) -> str:
 
 
 def _model_line(model: LoadedModel) -> str:
-    line = f"{esc(model.name)} ({SOURCE_WORDS[model.source]}, {model.params / 1e6:.1f}M parameters)"
-    if model.note:
-        line += f": {esc(model.note)}"
-    return line
+    return f"{esc(model.name)} ({SOURCE_WORDS[model.source]}, {model.params / 1e6:.1f}M parameters)"
 
 
 def banner(pairs: list[Pair], device: str, threads: int) -> str:
@@ -37,12 +34,15 @@ def banner(pairs: list[Pair], device: str, threads: int) -> str:
         lines.append(
             f"- **{esc(pair.task)}**: BERT = {_model_line(pair.bert)}; DistilBERT = {_model_line(pair.distilbert)}"
         )
+    reasons = [model.note for pair in pairs for model in pair.sides() if model.note]
     if any(pair.uses_twins for pair in pairs):
         lines.append(
-            "\n> ⚠️ **Untrained twins in use.** The checkpoints could not be loaded (no hub access and not cached), "
-            "so models with the exact same architecture but **random weights** stand in. Latency, memory and "
-            "attention mechanics are real; **predictions are meaningless**. " + esc(HOW_TO_GET_REAL_WEIGHTS)
+            "\n> ⚠️ **Untrained twins in use.** Models with the exact same architecture but **random weights** "
+            "stand in for checkpoints that could not be loaded. Latency, memory and attention mechanics are real; "
+            "**predictions are meaningless**. " + HOW_TO_GET_REAL_WEIGHTS
         )
+    if reasons:
+        lines.append(">\n> Why: " + "; ".join(esc(reason) for reason in dict.fromkeys(reasons)) + ".")
     return "\n".join(lines)
 
 

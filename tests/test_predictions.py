@@ -68,3 +68,20 @@ def test_mask_only_head_matches_full_forward(tiny_models):
             full = loaded.model(**prepared.model_inputs()).logits[0, prepared.mask_positions]
             ours = predict.mask_logits(loaded.model, prepared)
         torch.testing.assert_close(ours, full)
+
+
+def test_mask_only_head_does_less_work_than_the_full_projection(tiny_models):
+    """Counted, not timed: the app's path skips the vocabulary projection at non-mask tokens."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    loaded = load_model("fill-mask", "bert", tiny_models["fill-mask-bert"], allow_twin=False)
+    prepared = inputs.prepare("the [MASK] " + "dog " * 60, "fill-mask", loaded.tokenizer, loaded.device)
+    with torch.inference_mode():
+        with FlopCounterMode(display=False) as ours:
+            predict.mask_logits(loaded.model, prepared)
+        with FlopCounterMode(display=False) as full:
+            loaded.model(**prepared.model_inputs())
+    hidden, vocab, tokens = 32, loaded.model.config.vocab_size, prepared.num_tokens
+    saved = full.get_total_flops() - ours.get_total_flops()
+    # the head (transform hidden x hidden, then decoder hidden x vocab) runs at 1 token instead of T
+    assert saved == 2 * (tokens - 1) * (hidden * hidden + hidden * vocab)

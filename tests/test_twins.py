@@ -1,0 +1,116 @@
+"""Offline start: architecture twins with the exact default architectures."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from distilbert_demo import loading, twins
+
+from .test_cli import ROOT
+
+
+@pytest.fixture(scope="module")
+def twin_pair():
+    return {side: loading.load_model("fill-mask", side) for side in ("bert", "distilbert")}
+
+
+def test_twins_have_the_exact_parameter_counts(twin_pair):
+    assert twin_pair["bert"].source == twin_pair["distilbert"].source == "twin"
+    assert twin_pair["bert"].params == 109_514_298
+    assert twin_pair["distilbert"].params == 66_985_530
+    assert twin_pair["bert"].layers == 12 and twin_pair["distilbert"].layers == 6
+
+
+def test_twin_note_says_why(twin_pair):
+    assert "HF_HUB_OFFLINE is set" in twin_pair["bert"].note
+    assert "bert-base-uncased" in twin_pair["bert"].note
+
+
+def test_twin_tokenizer_matches_the_config_and_bert_layout(twin_pair):
+    for model in twin_pair.values():
+        tok = model.tokenizer
+        assert len(tok) == model.model.config.vocab_size == 30522
+        assert [tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id] == [
+            0,
+            100,
+            101,
+            102,
+            103,
+        ]
+        pieces = tok.tokenize("The capital of France is [MASK].")
+        assert "[UNK]" not in pieces and "[MASK]" in pieces
+    assert "token_type_ids" not in twin_pair["distilbert"].tokenizer("hello")
+
+
+def test_twins_are_deterministic():
+    a = twins.build_twin("distilbert-base-uncased", "AutoModelForMaskedLM")
+    b = twins.build_twin("distilbert-base-uncased", "AutoModelForMaskedLM")
+    for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert (pa == pb).all(), name
+
+
+def test_sentiment_twins_normalise_labels():
+    bert = loading.load_model("sentiment", "bert")
+    distil = loading.load_model("sentiment", "distilbert")
+    assert bert.source == distil.source == "twin"
+    assert bert.labels == distil.labels == ["negative", "positive"]
+
+
+def test_cli_says_twins_are_untrained():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "distilbert_demo",
+            "compare",
+            "--task",
+            "sentiment",
+            "--text",
+            "Fine.",
+            "--repeats",
+            "1",
+            "--json",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "UNTRAINED twin" in proc.stderr and "prefetch" in proc.stderr
+    assert '"source": "twin"' in proc.stdout
+
+
+def test_app_starts_offline_on_twins_and_says_so(tmp_path):
+    """`python app.py` with no hub access: the page is served and its banner warns about twins."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_SERVER_PORT": str(port)}
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        page = None
+        while time.perf_counter() - started < 120 and server.poll() is None:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(0.25)
+        elapsed = time.perf_counter() - started
+        assert page is not None, "the app did not start"
+        print(f"app served its page {elapsed:.1f} s after launch, on twins")
+        assert "Untrained twins in use" in page
+        assert "random weights" in page
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
