@@ -1,6 +1,7 @@
 """Command line: the same functions the web app calls.
 
     python -m distilbert_demo compare --task fill-mask --text "Paris is the [MASK] of France."
+    python -m distilbert_demo attention --text "The cat sat on the mat." --json --npz maps.npz
     python -m distilbert_demo prefetch
 
 Exit codes: 0 success, 1 a model could not be loaded or downloaded, 2 bad input or flags.
@@ -44,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--top-k", type=int, default=compare_mod.DEFAULT_TOP_K, help="candidates per mask (1-20)")
     cmp.add_argument("--repeats", type=int, default=compare_mod.DEFAULT_REPEATS, help="timed runs per model")
     cmp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+    att = commands.add_parser("attention", help="extract both models' attention maps and per-layer summaries")
+    att.add_argument("--text", required=True)
+    att.add_argument("--task", choices=list(registry.TASKS), default="fill-mask", help="which pair to use")
+    _add_pair_flags(att)
+    att.add_argument("--layer-map", metavar="0,2,4,7,9,11", help="BERT layer for each DistilBERT layer")
+    att.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    att.add_argument("--npz", metavar="FILE", help="save the raw attention arrays (bert, distilbert) to FILE")
 
     fetch = commands.add_parser("prefetch", help="download the configured checkpoints into the Hugging Face cache")
     fetch.add_argument("--bert", metavar="ID", help="also fetch this BERT-side checkpoint for every task")
@@ -129,6 +138,40 @@ def run_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_attention(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import attention_session
+
+    measure.configure_threads(args.threads)
+    try:
+        compare_mod.inputs.check_text(args.text, "sentiment")  # any text: a [MASK] is not needed here
+    except InputError as err:
+        raise CliError(str(err), EXIT_INPUT) from err
+    pair = load_pair(args.task, args.bert, args.distilbert)
+    try:
+        session = attention_session.analyse(pair, args.text, args.layer_map)
+    except InputError as err:
+        raise CliError(str(err), EXIT_INPUT) from err
+    for notice in session.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    if args.npz:
+        try:
+            np.savez_compressed(args.npz, bert=session.bert.attentions, distilbert=session.distilbert.attentions)
+        except OSError as err:
+            raise CliError(f"could not write {args.npz}: {err.strerror or err}", EXIT_INPUT) from err
+    data = attention_session.to_json(session)
+    if args.json:
+        print(json.dumps(data))
+        return EXIT_OK
+    print(f"tokens ({len(session.bert.tokens)}): {' '.join(session.bert.tokens)}")
+    print(f"layer map (DistilBERT -> BERT): {session.layer_map}")
+    print(session.summaries.round(3).to_string(index=False))
+    if args.npz:
+        print(f"attention arrays saved to {args.npz}")
+    return EXIT_OK
+
+
 def run_prefetch(args: argparse.Namespace) -> int:
     from . import prefetch
 
@@ -154,7 +197,7 @@ def run_prefetch(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
-    handlers = {"compare": run_compare, "prefetch": run_prefetch}
+    handlers = {"compare": run_compare, "attention": run_attention, "prefetch": run_prefetch}
     try:
         return handlers[args.command](args)
     except CliError as err:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
+from pathlib import Path
 
 import gradio as gr
 import torch
 
-from . import compare, plots, registry, views
+from . import attention_plots, attention_session, compare, plots, registry, views
 from .inputs import InputError
 from .loading import ModelStore
 from .twins import EXAMPLES
@@ -65,6 +67,191 @@ def compare_handler(store: ModelStore):
     return run
 
 
+def _table(frame):
+    """Floats as 4 significant digits, so the table shows 0.0134, not 0.013399999."""
+    return frame.apply(lambda col: col.map("{:.4g}".format) if col.dtype.kind == "f" else col)
+
+
+def attention_handlers(store: ModelStore):
+    """Handlers of the Attention tab. Only `analyse` runs the models; the rest redraw from state."""
+
+    def analyse(task: str, text: str, layer_map: str):
+        """(task, text, layer map) -> state, message, every figure, the best-match table, JSON."""
+        try:
+            if task not in registry.TASKS:
+                raise InputError(f"Unknown task; choose one of: {', '.join(registry.TASKS)}.")
+            session = attention_session.analyse(store.pair(task), text, layer_map)
+        except InputError as err:
+            return (None, views.notices([str(err)], error=True), *[None] * 9, {"error": str(err)})
+        except Exception:  # noqa: BLE001 - the page gets a message, the log gets the traceback
+            log.exception("attention failed")
+            message = "Something went wrong while extracting attention; the error was logged. Please try again."
+            return (None, views.notices([message], error=True), *[None] * 9, {"error": message})
+        pick_d = (0, 0)
+        pick_b = (session.layer_map[0], 0)
+        fig_b, fig_d = attention_session.head_figures(session, *pick_b, *pick_d)
+        view_b, view_d = attention_session.model_views(session, pick_b, pick_d)
+        csv_path = Path(tempfile.mkdtemp(prefix="attention-")) / "attention_summaries.csv"
+        csv_path.write_bytes(attention_session.summaries_csv(session))
+        return (
+            session,
+            views.notices(session.notices),
+            attention_session.alignment_markdown(session, 0),
+            fig_b,
+            fig_d,
+            view_b,
+            view_d,
+            attention_plots.summaries_figure(session.summaries, session.layer_map),
+            str(csv_path),
+            None
+            if session.divergence is None
+            else attention_plots.divergence_figure(session.divergence, session.layer_map),
+            _table(attention_session.best_matches(session)),
+            attention_session.to_json(session),
+        )
+
+    def redraw(session, bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold):
+        if session is None:
+            return (gr.skip(),) * 5
+        figs = attention_session.head_figures(
+            session, bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold
+        )
+        pick_b = (
+            attention_session.clamp(bert_layer, session.bert.layers),
+            attention_session.clamp(bert_head, session.bert.heads),
+        )
+        pick_d = (
+            attention_session.clamp(distil_layer, session.distilbert.layers),
+            attention_session.clamp(distil_head, session.distilbert.heads),
+        )
+        views_ = attention_session.model_views(session, pick_b, pick_d)
+        return (*figs, *views_, attention_session.alignment_markdown(session, distil_layer))
+
+    def follow_layer(session, distil_layer):
+        """Moving the DistilBERT layer moves BERT to the layer it was initialised from."""
+        if session is None:
+            return gr.skip()
+        return session.layer_map[attention_session.clamp(distil_layer, session.distilbert.layers)]
+
+    def select_head(side: str):
+        def on_select(session, event: gr.SelectData):
+            maps = None if session is None else session.sides()[side]
+            cell = None if maps is None else attention_plots.cell_at(*event.index, maps.layers, maps.heads)
+            return (gr.skip(), gr.skip()) if cell is None else cell
+
+        return on_select
+
+    def relink(session, layer_map: str):
+        if session is None:
+            return (gr.skip(),) * 5
+        try:
+            session = attention_session.with_layer_map(session, layer_map)
+        except InputError as err:
+            return (gr.skip(), views.notices([str(err)], error=True), gr.skip(), gr.skip(), gr.skip())
+        div = None
+        if session.divergence is not None:
+            div = attention_plots.divergence_figure(session.divergence, session.layer_map)
+        return (
+            session,
+            views.notices(session.notices),
+            attention_plots.summaries_figure(session.summaries, session.layer_map),
+            div,
+            _table(attention_session.best_matches(session)),
+        )
+
+    return analyse, redraw, follow_layer, select_head, relink
+
+
+def _attention_tab(store: ModelStore) -> None:
+    pair = store.pair("fill-mask")
+    teacher_layers, student_layers = pair.bert.layers, pair.distilbert.layers
+    heads = pair.bert.model.config.num_attention_heads
+    analyse, redraw, follow_layer, select_head, relink = attention_handlers(store)
+    examples = json.loads(EXAMPLES.read_text("utf-8"))
+
+    state = gr.State(None)
+    with gr.Row():
+        task = gr.Radio(list(registry.TASKS), value="fill-mask", label="Model pair", scale=1)
+        layer_map = gr.Textbox(
+            label="Layer map (BERT layer for each DistilBERT layer)",
+            placeholder=", ".join(
+                map(str, attention_session.attention.default_layer_map(teacher_layers, student_layers))
+            ),
+            info="Empty: the DistilBERT paper's initialisation. Press Enter to re-align without re-running.",
+            scale=2,
+            elem_id="layer-map",
+        )
+    text = gr.Textbox(label="Text", value=examples["fill-mask"][0], lines=2, elem_id="attention-text")
+    run = gr.Button("Show attention", variant="primary", elem_id="attention-run")
+    notice = gr.Markdown(elem_id="attention-notice")
+    alignment = gr.Markdown(elem_id="alignment")
+    with gr.Row():
+        distil_layer = gr.Slider(
+            0, student_layers - 1, value=0, step=1, label="DistilBERT layer", elem_id="distil-layer"
+        )
+        distil_head = gr.Slider(0, heads - 1, value=0, step=1, label="DistilBERT head", elem_id="distil-head")
+        bert_layer = gr.Slider(0, teacher_layers - 1, value=0, step=1, label="BERT layer", elem_id="bert-layer")
+        bert_head = gr.Slider(0, heads - 1, value=0, step=1, label="BERT head", elem_id="bert-head")
+    with gr.Row():
+        hide_special = gr.Checkbox(label="Hide [CLS] / [SEP]", value=False)
+        threshold = gr.Slider(0, 1, value=0, step=0.05, label="Hide weights below")
+    with gr.Row(equal_height=False):
+        bert_map = gr.Plot(label="BERT head", elem_id="bert-head-map")
+        distil_map = gr.Plot(label="DistilBERT head", elem_id="distil-head-map")
+    gr.Markdown("**Model view**: every layer (rows) × head (columns); click a head to select it.")
+    with gr.Row(equal_height=False):
+        bert_view = gr.Image(label="BERT: all heads", interactive=False, elem_id="bert-model-view", format="png")
+        distil_view = gr.Image(
+            label="DistilBERT: all heads", interactive=False, elem_id="distil-model-view", format="png"
+        )
+    summaries = gr.Plot(label="Per-layer summaries", elem_id="attention-summaries")
+    csv_file = gr.File(label="Summaries (CSV)", elem_id="attention-csv")
+    divergence = gr.Plot(label="Head similarity", elem_id="head-divergence")
+    best = gr.Dataframe(label="Best BERT match of each DistilBERT head", elem_id="best-matches", max_height=300)
+    with gr.Accordion("Raw result (JSON)", open=False):
+        raw = gr.JSON(label="Attention result")
+
+    sliders = [bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold]
+    drawn = [bert_map, distil_map, bert_view, distil_view, alignment]
+    run.click(
+        analyse,
+        inputs=[task, text, layer_map],
+        outputs=[
+            state,
+            notice,
+            alignment,
+            bert_map,
+            distil_map,
+            bert_view,
+            distil_view,
+            summaries,
+            csv_file,
+            divergence,
+            best,
+            raw,
+        ],
+        api_name="attention",
+        concurrency_limit=1,
+        concurrency_id=MODEL_QUEUE,
+    ).then(lambda: (0, 0), outputs=[distil_layer, distil_head], api_visibility="private")
+    for control in sliders:
+        control.change(
+            redraw, inputs=[state, *sliders], outputs=drawn, trigger_mode="always_last", api_visibility="private"
+        )
+    distil_layer.change(follow_layer, inputs=[state, distil_layer], outputs=bert_layer, api_visibility="private")
+    distil_head.change(lambda head: head, inputs=distil_head, outputs=bert_head, api_visibility="private")
+    bert_view.select(select_head("bert"), inputs=state, outputs=[bert_layer, bert_head], api_visibility="private")
+    distil_view.select(
+        select_head("distilbert"), inputs=state, outputs=[distil_layer, distil_head], api_visibility="private"
+    )
+    layer_map.submit(
+        relink,
+        inputs=[state, layer_map],
+        outputs=[state, notice, summaries, divergence, best],
+        api_visibility="private",
+    )
+
+
 def build_app(store: ModelStore) -> gr.Blocks:
     """The page. Models must already be loaded in `store` (the banner lists them)."""
     pairs = [store.pair(task) for task in registry.TASKS]
@@ -104,6 +291,8 @@ def build_app(store: ModelStore) -> gr.Blocks:
                 latency_fig = gr.Plot(label="Latency chart", elem_id="latency-chart")
                 with gr.Accordion("Raw result (JSON)", open=False):
                     raw = gr.JSON(label="Result")
+            with gr.Tab("Attention", id="attention"):
+                _attention_tab(store)
 
         outputs = [notice, verdict, bert_fig, bert_metrics, distil_fig, distil_metrics, latency_fig, raw]
         handler = compare_handler(store)

@@ -24,3 +24,14 @@ def test_compare_endpoint_sentiment_and_bad_input(launched_app):
     notice, *_, raw = client.predict("fill-mask", "no mask", 2, 2, api_name="/compare")
     assert "needs at least one [MASK]" in raw["error"]
     assert "❌" in notice
+
+
+def test_attention_endpoint(launched_app):
+    client = Client(launched_app, verbose=False)
+    outputs = client.predict("fill-mask", "The dog and the cat.", "", api_name="/attention")
+    raw = outputs[-1]
+    assert raw["models"]["bert"]["tokens"][0] == "[CLS]"
+    assert raw["models"]["distilbert"]["layer_map"] == [0, 2]
+    assert len(raw["best_matches"]) == 2 * 4  # one row per DistilBERT head
+    *_, raw = client.predict("fill-mask", "", "", api_name="/attention")
+    assert "Please enter some text." in raw["error"]

@@ -64,3 +64,39 @@ def test_sentiment_example_click(page):
     expect(page.locator("#bert-metrics")).to_contain_text("Latency median", timeout=60_000)
     expect(page.locator("#notice")).to_have_text("")
     page.screenshot(path=SCREENSHOTS / "compare-sentiment.png", full_page=True)
+
+
+def _click_cell(page, selector, layer, head):
+    """Click the centre of (layer, head) in a model view image, scaled to its drawn size."""
+    from distilbert_demo.attention_plots import CELL, GAP, MARGIN
+
+    image = page.locator(f"{selector} img")
+    box = image.bounding_box()
+    natural_w, natural_h = image.evaluate("e => [e.naturalWidth, e.naturalHeight]")
+    x = (MARGIN + head * (CELL + GAP) + CELL / 2) * box["width"] / natural_w
+    y = (MARGIN + layer * (CELL + GAP) + CELL / 2) * box["height"] / natural_h
+    image.click(position={"x": x, "y": y})
+
+
+def test_attention_tab_run_and_click_through_layers(page):
+    page.get_by_role("tab", name="Attention").click()
+    page.locator("#attention-text textarea").fill("The dog chased the cat into the house.")
+    page.locator("#attention-run").click()
+    expect(page.locator("#distil-model-view img")).to_be_visible(timeout=60_000)
+    expect(page.locator("#bert-head-map .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#bert-head-map")).to_contain_text("BERT layer 0 head 0")
+    page.screenshot(path=SCREENSHOTS / "attention-layer0.png", full_page=True)
+
+    # a click in DistilBERT's model view selects that head; BERT follows to the layer it came from
+    _click_cell(page, "#distil-model-view", layer=1, head=2)
+    expect(page.locator("#distil-head-map")).to_contain_text("DistilBERT layer 1 head 2", timeout=20_000)
+    expect(page.locator("#bert-head-map")).to_contain_text("BERT layer 2 head 2", timeout=20_000)
+    expect(page.locator("#alignment")).to_contain_text("DistilBERT layer 1 is shown next to BERT layer 2")
+    page.screenshot(path=SCREENSHOTS / "attention-layer1.png", full_page=True)
+
+    # then another BERT layer through its model view
+    _click_cell(page, "#bert-model-view", layer=3, head=0)
+    expect(page.locator("#bert-head-map")).to_contain_text("BERT layer 3 head 0", timeout=20_000)
+    expect(page.locator("#attention-summaries .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#best-matches")).to_contain_text("DistilBERT layer")
+    page.screenshot(path=SCREENSHOTS / "attention-bert-layer3.png", full_page=True)
