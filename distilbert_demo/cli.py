@@ -14,9 +14,11 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import asdict
 
 from . import compare as compare_mod
 from . import loading, measure, registry
+from .distill import DistillConfig
 from .inputs import InputError
 
 EXIT_OK, EXIT_LOAD, EXIT_INPUT = 0, 1, 2
@@ -53,6 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
     att.add_argument("--layer-map", metavar="0,2,4,7,9,11", help="BERT layer for each DistilBERT layer")
     att.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     att.add_argument("--npz", metavar="FILE", help="save the raw attention arrays (bert, distilbert) to FILE")
+
+    dist = commands.add_parser("distill", help="distil a DistilBERT-shaped student from a BERT teacher")
+    defaults = DistillConfig()
+    dist.add_argument("--teacher", metavar="ID_OR_PATH", help="BERT masked-LM teacher (default: the fill-mask BERT)")
+    dist.add_argument("--corpus", metavar="FILE", help="UTF-8 text, one sentence or paragraph per line (streamed)")
+    dist.add_argument("--steps", type=int, required=True)
+    dist.add_argument("--out", metavar="DIR", required=True, help="where the student and its tokenizer are saved")
+    dist.add_argument("--student-layers", metavar="0,2,4,7,9,11", help="teacher layers the student starts from")
+    dist.add_argument("--temperature", type=float, default=defaults.temperature)
+    dist.add_argument("--alpha-ce", type=float, default=defaults.alpha_ce)
+    dist.add_argument("--alpha-mlm", type=float, default=defaults.alpha_mlm)
+    dist.add_argument("--alpha-cos", type=float, default=defaults.alpha_cos)
+    dist.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    dist.add_argument("--seq-len", type=int, default=defaults.seq_len)
+    dist.add_argument("--lr", type=float, default=defaults.lr)
+    dist.add_argument("--seed", type=int, default=defaults.seed)
+    dist.add_argument("--eval-every", type=int, default=defaults.eval_every, help="steps between agreement checks")
+    dist.add_argument("--full-ce", action="store_true", help="L_ce over every token, not only masked ones")
+    dist.add_argument("--threads", type=int, help="torch threads (default: DISTILBERT_DEMO_THREADS or all cores)")
+    dist.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
     fetch = commands.add_parser("prefetch", help="download the configured checkpoints into the Hugging Face cache")
     fetch.add_argument("--bert", metavar="ID", help="also fetch this BERT-side checkpoint for every task")
@@ -172,6 +194,97 @@ def run_attention(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_distill(args: argparse.Namespace) -> int:
+    from . import corpus, distill, student
+
+    measure.configure_threads(args.threads)
+    config = DistillConfig(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        temperature=args.temperature,
+        alpha_ce=args.alpha_ce,
+        alpha_mlm=args.alpha_mlm,
+        alpha_cos=args.alpha_cos,
+        lr=args.lr,
+        seed=args.seed,
+        eval_every=args.eval_every,
+        ce_on_masked_only=not args.full_ce,
+    )
+    try:
+        config.check()
+        if args.corpus:
+            train, heldout, skip = corpus.load_corpus_file(args.corpus, config.eval_sentences)
+        else:
+            (train, heldout), skip = corpus.split(corpus.toy_corpus()), 0
+    except InputError as err:
+        raise CliError(str(err), EXIT_INPUT) from err
+    try:
+        teacher = loading.load_model("fill-mask", "bert", args.teacher, allow_twin=args.teacher is None)
+    except loading.LoadError as err:
+        raise CliError(str(err), EXIT_LOAD) from err
+    if teacher.model.config.model_type != "bert":
+        raise CliError(f"the teacher must be a BERT masked-LM, not {teacher.model.config.model_type}", EXIT_INPUT)
+    try:
+        layers = None
+        if args.student_layers is not None:
+            layers = student.parse_layers(args.student_layers, teacher.model.config.num_hidden_layers)
+        distiller = distill.Distiller(
+            teacher.model, teacher.tokenizer, train, heldout, config, layers, train_skip_lines=skip
+        )
+    except InputError as err:
+        raise CliError(str(err), EXIT_INPUT) from err
+    main = distiller.accelerator.is_main_process
+    if main and teacher.source == "twin":
+        print(f"warning: {teacher.note}; distilling from an UNTRAINED twin teacher.", file=sys.stderr)
+    try:
+        for report in distiller.run():
+            if main and report.agreement is not None:
+                a = report.agreement
+                print(
+                    f"step {report.step}/{report.steps}  loss {report.losses['loss']:.4f}  "
+                    f"agreement {a.top1:.1%}  KL {a.kl:.4f}  {report.steps_per_s:.2f} steps/s",
+                    file=sys.stderr,
+                )
+    except InputError as err:
+        raise CliError(str(err), EXIT_INPUT) from err
+    try:
+        distiller.save(args.out)
+    except OSError as err:
+        raise CliError(f"could not save to {args.out}: {err.strerror or err}", EXIT_INPUT) from err
+    if not main:
+        return EXIT_OK
+    result = distiller.result
+    summary = {
+        "teacher": {"name": teacher.name, "source": teacher.source, "params": teacher.params, "layers": teacher.layers},
+        "student": {
+            "params": sum(p.numel() for p in result.student.parameters()),
+            "layers": result.student.config.n_layers,
+        },
+        "student_layers": result.layers,
+        "history": result.history,
+        "evaluations": result.evaluations,
+        "agreement_before": asdict(result.agreement_before),
+        "agreement_after": asdict(result.agreement_after),
+        "processes": distiller.accelerator.num_processes,
+        "elapsed_s": round(result.elapsed_s, 3),
+        "out": str(args.out),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        before, after = result.agreement_before, result.agreement_after
+        print(
+            f"student ({summary['student']['layers']} layers from teacher layers {result.layers}, "
+            f"{summary['student']['params']:,} parameters) saved to {args.out}"
+        )
+        print(
+            f"held-out top-1 agreement with the teacher: {before.top1:.1%} -> {after.top1:.1%}; "
+            f"KL {before.kl:.4f} -> {after.kl:.4f}"
+        )
+    return EXIT_OK
+
+
 def run_prefetch(args: argparse.Namespace) -> int:
     from . import prefetch
 
@@ -197,7 +310,7 @@ def run_prefetch(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
-    handlers = {"compare": run_compare, "attention": run_attention, "prefetch": run_prefetch}
+    handlers = {"compare": run_compare, "attention": run_attention, "distill": run_distill, "prefetch": run_prefetch}
     try:
         return handlers[args.command](args)
     except CliError as err:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+import huggingface_hub
 import torch
 import transformers
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -21,8 +22,9 @@ from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 from . import registry, twins
 
 log = logging.getLogger(__name__)
-# Loading bars on stderr would garble the CLI's output and the server log.
+# Loading and saving bars on stderr would garble the CLI's output and the server log.
 transformers.utils.logging.disable_progress_bar()
+huggingface_hub.utils.disable_progress_bars()
 
 SOURCES = ("hub", "local", "twin")
 HOW_TO_GET_REAL_WEIGHTS = (

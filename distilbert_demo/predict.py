@@ -41,28 +41,43 @@ class TaskOutput:
     support: list[str]  # what each distribution column stands for (labels), empty for vocab
 
 
-def _bert_mlm_logits(model, inputs: dict, positions: list[int]) -> torch.Tensor:
-    hidden = model.bert(**inputs).last_hidden_state  # (1, T, H)
-    return model.cls(hidden[0, positions])  # (M, V)
+def _bert_head(model, rows: torch.Tensor) -> torch.Tensor:
+    return model.cls(rows)  # transform (dense, act, LayerNorm), then decoder: (N, H) -> (N, V)
 
 
-def _distilbert_mlm_logits(model, inputs: dict, positions: list[int]) -> torch.Tensor:
-    hidden = model.distilbert(**inputs).last_hidden_state  # (1, T, H)
-    x = model.vocab_transform(hidden[0, positions])  # (M, H)
-    x = model.vocab_layer_norm(model.activation(x))
-    return model.vocab_projector(x)  # (M, V)
+def _distilbert_head(model, rows: torch.Tensor) -> torch.Tensor:
+    x = model.vocab_layer_norm(model.activation(model.vocab_transform(rows)))  # (N, H)
+    return model.vocab_projector(x)  # (N, V)
 
 
-_MASKED_HEADS: dict[str, Callable] = {"bert": _bert_mlm_logits, "distilbert": _distilbert_mlm_logits}
+# model_type -> (encoder attribute, MLM head on selected hidden rows)
+_MLM_PARTS: dict[str, tuple[str, Callable]] = {
+    "bert": ("bert", _bert_head),
+    "distilbert": ("distilbert", _distilbert_head),
+}
+
+
+def has_split_head(model) -> bool:
+    return model.config.model_type in _MLM_PARTS
+
+
+def encode(model, inputs: dict) -> torch.Tensor:
+    """The encoder's last hidden states, without the vocabulary projection: (B, T, H)."""
+    return getattr(model, _MLM_PARTS[model.config.model_type][0])(**inputs).last_hidden_state
+
+
+def mlm_head(model, rows: torch.Tensor) -> torch.Tensor:
+    """The masked-LM head on selected hidden rows only: (N, H) -> (N, V)."""
+    return _MLM_PARTS[model.config.model_type][1](model, rows)
 
 
 def mask_logits(model, prepared: PreparedInput) -> torch.Tensor:
     """Logits at the mask positions only, shape (M, V)."""
     inputs = prepared.model_inputs()
-    head = _MASKED_HEADS.get(model.config.model_type)
-    if head is None:  # other architectures: the full forward pass, then pick the positions
+    if not has_split_head(model):  # other architectures: the full forward pass, then pick the positions
         return model(**inputs).logits[0, prepared.mask_positions]
-    return head(model, inputs, prepared.mask_positions)
+    hidden = encode(model, inputs)  # (1, T, H)
+    return mlm_head(model, hidden[0, prepared.mask_positions])  # (M, V)
 
 
 def class_logits(model, prepared: PreparedInput) -> torch.Tensor:

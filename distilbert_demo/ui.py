@@ -10,9 +10,9 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from . import attention_plots, attention_session, compare, plots, registry, views
+from . import attention_plots, attention_session, compare, plots, registry, ui_distill, views
 from .inputs import InputError
-from .loading import ModelStore
+from .loading import LoadedModel, ModelStore, Pair
 from .twins import EXAMPLES
 
 log = logging.getLogger(__name__)
@@ -31,16 +31,25 @@ def _examples() -> list[list[str]]:
     return [[task, text] for task, texts in by_task.items() for text in texts]
 
 
+def session_pair(store: ModelStore, task: str, student: LoadedModel | None) -> Pair:
+    """The loaded pair, with this visitor's distilled student as the DistilBERT side if they chose so."""
+    pair = store.pair(task)
+    if student is not None and task == "fill-mask":
+        return Pair("fill-mask", pair.bert, student)
+    return pair
+
+
 def compare_handler(store: ModelStore):
     """Build the /compare handler: (task, text, top_k, repeats) -> the page's outputs."""
 
-    def run(task: str, text: str, top_k: float, repeats: float):
+    def run(task: str, text: str, top_k: float, repeats: float, student: LoadedModel | None = None):
         empty = (None, "", None, "", None)
         if task not in registry.TASKS:
             message = f"Unknown task; choose one of: {', '.join(registry.TASKS)}."
             return (views.notices([message], error=True), "", *empty, {"error": message})
         try:
-            result = compare.compare(store.pair(task), text, top_k=int(top_k), repeats=int(repeats))
+            pair = session_pair(store, task, student)
+            result = compare.compare(pair, text, top_k=int(top_k), repeats=int(repeats))
         except InputError as err:
             return (views.notices([str(err)], error=True), "", *empty, {"error": str(err)})
         except Exception:  # noqa: BLE001 - the page gets a message, the log gets the traceback
@@ -75,12 +84,12 @@ def _table(frame):
 def attention_handlers(store: ModelStore):
     """Handlers of the Attention tab. Only `analyse` runs the models; the rest redraw from state."""
 
-    def analyse(task: str, text: str, layer_map: str):
+    def analyse(task: str, text: str, layer_map: str, student: LoadedModel | None = None):
         """(task, text, layer map) -> state, message, every figure, the best-match table, JSON."""
         try:
             if task not in registry.TASKS:
                 raise InputError(f"Unknown task; choose one of: {', '.join(registry.TASKS)}.")
-            session = attention_session.analyse(store.pair(task), text, layer_map)
+            session = attention_session.analyse(session_pair(store, task, student), text, layer_map)
         except InputError as err:
             return (None, views.notices([str(err)], error=True), *[None] * 9, {"error": str(err)})
         except Exception:  # noqa: BLE001 - the page gets a message, the log gets the traceback
@@ -162,7 +171,7 @@ def attention_handlers(store: ModelStore):
     return analyse, redraw, follow_layer, select_head, relink
 
 
-def _attention_tab(store: ModelStore) -> None:
+def _attention_tab(store: ModelStore, student_state: gr.State) -> None:
     pair = store.pair("fill-mask")
     teacher_layers, student_layers = pair.bert.layers, pair.distilbert.layers
     heads = pair.bert.model.config.num_attention_heads
@@ -215,7 +224,7 @@ def _attention_tab(store: ModelStore) -> None:
     drawn = [bert_map, distil_map, bert_view, distil_view, alignment]
     run.click(
         analyse,
-        inputs=[task, text, layer_map],
+        inputs=[task, text, layer_map, student_state],
         outputs=[
             state,
             notice,
@@ -260,6 +269,7 @@ def build_app(store: ModelStore) -> gr.Blocks:
     with gr.Blocks(title="BERT vs DistilBERT") as app:
         gr.Markdown("# BERT vs DistilBERT, side by side")
         gr.Markdown(banner, elem_id="banner")
+        student_state = gr.State(None)  # this visitor's distilled student, once they choose to use it
         with gr.Tabs():
             with gr.Tab("Compare", id="compare"):
                 with gr.Row():
@@ -292,13 +302,15 @@ def build_app(store: ModelStore) -> gr.Blocks:
                 with gr.Accordion("Raw result (JSON)", open=False):
                     raw = gr.JSON(label="Result")
             with gr.Tab("Attention", id="attention"):
-                _attention_tab(store)
+                _attention_tab(store, student_state)
+            with gr.Tab("Distill", id="distill"):
+                ui_distill.distill_tab(store, student_state)
 
         outputs = [notice, verdict, bert_fig, bert_metrics, distil_fig, distil_metrics, latency_fig, raw]
         handler = compare_handler(store)
         wiring = dict(
             fn=handler,
-            inputs=[task, text, top_k, repeats],
+            inputs=[task, text, top_k, repeats, student_state],
             outputs=outputs,
             concurrency_limit=1,
             concurrency_id=MODEL_QUEUE,

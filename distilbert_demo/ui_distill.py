@@ -1,0 +1,174 @@
+"""The Distill tab: layout and wiring only (the run itself is distill_session / distill)."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+
+import gradio as gr
+
+from . import distill_plots, distill_session, views
+from .distill import DistillConfig
+from .inputs import InputError
+from .loading import ModelStore
+
+log = logging.getLogger(__name__)
+
+DISTILL_QUEUE = "distill"  # one distillation at a time on the server; later visitors queue
+_DEFAULTS = DistillConfig()
+
+
+def distill_handlers(store: ModelStore):
+    """start (a generator: live curves), stop, and use-this-student."""
+    stop_events: dict[str, threading.Event] = {}  # session -> its running run's stop flag
+
+    def start(
+        pasted,
+        upload,
+        layers_text,
+        steps,
+        batch_size,
+        seq_len,
+        temperature,
+        alpha_ce,
+        alpha_mlm,
+        alpha_cos,
+        lr,
+        request: gr.Request,
+        progress=gr.Progress(),  # noqa: B008 - how Gradio injects its progress tracker
+    ):
+        """Yields (status, loss figure, agreement figure, summary, archive, finished student, use button)."""
+        nothing = (None, None, "", None, None, gr.update(visible=False))
+        teacher = store.pair("fill-mask").bert
+        try:
+            config = DistillConfig(
+                steps=int(steps),
+                batch_size=int(batch_size),
+                seq_len=int(seq_len),
+                temperature=float(temperature),
+                alpha_ce=float(alpha_ce),
+                alpha_mlm=float(alpha_mlm),
+                alpha_cos=float(alpha_cos),
+                lr=float(lr),
+            )
+            distiller = distill_session.make_distiller(teacher, config, layers_text, pasted, upload)
+        except (InputError, ValueError, TypeError) as err:
+            yield (views.notices([str(err)], error=True), *nothing)
+            return
+        session = request.session_hash if request is not None else "local"
+        stop = stop_events[session] = threading.Event()
+        try:
+            for report in distiller.run(stop):
+                progress((report.step, report.steps), desc="distilling", unit="steps")
+                yield (
+                    distill_session.progress_markdown(report),
+                    distill_plots.loss_figure(distiller.result.history, config.steps),
+                    distill_plots.agreement_figure(distiller.result.evaluations, config.steps)
+                    if report.agreement is not None
+                    else gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
+                )
+            if distiller.result.stopped:
+                stopped_at = len(distiller.result.history)
+                yield (f"Stopped after {stopped_at} steps; the run's memory was freed.", *[gr.skip()] * 6)
+                return
+            finished = distill_session.finish(distiller, teacher)
+            yield (
+                "Done: the student is ready.",
+                distill_plots.loss_figure(distiller.result.history, config.steps),
+                distill_plots.agreement_figure(distiller.result.evaluations, config.steps),
+                distill_session.summary_markdown(distiller, finished),
+                finished.archive,
+                finished.student,
+                gr.update(visible=True),
+            )
+        except InputError as err:
+            yield (views.notices([str(err)], error=True), *[gr.skip()] * 6)
+        finally:
+            stop_events.pop(session, None)
+            del distiller  # student, optimizer and batches go now, not at the next collection
+            gc.collect()
+
+    def stop(request: gr.Request):
+        event = stop_events.get(request.session_hash if request is not None else "local")
+        if event is None:
+            return "No run of yours is in progress."
+        event.set()
+        return "Stopping after the current step…"
+
+    def use_student(finished):
+        if finished is None:
+            return gr.skip(), "Run a distillation first."
+        return finished, (
+            "The Compare and Attention tabs now use your distilled student as the DistilBERT side "
+            "for fill-mask (this browser session only)."
+        )
+
+    def forget_student():
+        return None, "The Compare and Attention tabs are back to the loaded DistilBERT."
+
+    return start, stop, use_student, forget_student
+
+
+def distill_tab(store: ModelStore, student_state: gr.State) -> None:
+    teacher = store.pair("fill-mask").bert
+    start, stop, use_student, forget_student = distill_handlers(store)
+    gr.Markdown(
+        f"Distil a 6-layer DistilBERT-shaped student from the loaded BERT (**{views.esc(teacher.name)}**, "
+        f"{teacher.layers} layers) with the DistilBERT recipe: soft-target KL at temperature T (times T²), "
+        "masked-LM cross-entropy and hidden-state cosine loss. The defaults take about a minute on 2 CPU cores."
+    )
+    with gr.Row():
+        with gr.Column(scale=1):
+            pasted = gr.Textbox(
+                label="Your own text (optional)",
+                lines=4,
+                placeholder="One sentence or paragraph per line. Empty: the shipped toy corpus (392 sentences).",
+            )
+            upload = gr.File(label="…or a .txt file (2 MiB at most)", file_types=[".txt"], type="filepath")
+            layers = gr.Textbox(
+                label="Student layers (teacher layers to copy)",
+                placeholder="0, 2, 4, 7, 9, 11",
+                info="Empty: the paper's choice for a 12-layer teacher, every other layer otherwise.",
+            )
+        with gr.Column(scale=1):
+            steps = gr.Slider(0, distill_session.MAX_STEPS, value=_DEFAULTS.steps, step=1, label="Steps")
+            batch_size = gr.Slider(1, 32, value=_DEFAULTS.batch_size, step=1, label="Batch size")
+            seq_len = gr.Slider(16, 256, value=_DEFAULTS.seq_len, step=8, label="Sequence length (tokens)")
+            temperature = gr.Slider(0.5, 8, value=_DEFAULTS.temperature, step=0.5, label="Temperature T")
+            with gr.Row():
+                alpha_ce = gr.Number(value=_DEFAULTS.alpha_ce, label="α_ce", minimum=0)
+                alpha_mlm = gr.Number(value=_DEFAULTS.alpha_mlm, label="α_mlm", minimum=0)
+                alpha_cos = gr.Number(value=_DEFAULTS.alpha_cos, label="α_cos", minimum=0)
+                lr = gr.Number(value=_DEFAULTS.lr, label="Learning rate", minimum=0)
+    with gr.Row():
+        start_button = gr.Button("Start", variant="primary", elem_id="distill-start")
+        stop_button = gr.Button("Stop", variant="stop", elem_id="distill-stop")
+    status = gr.Markdown(elem_id="distill-status")
+    with gr.Row(equal_height=False):
+        losses = gr.Plot(label="Losses", elem_id="distill-losses")
+        agreement = gr.Plot(label="Agreement", elem_id="distill-agreement")
+    summary = gr.Markdown(elem_id="distill-summary")
+    archive = gr.File(label="Download the student (zip: model + tokenizer)", elem_id="distill-download")
+    finished = gr.State(None)
+    with gr.Row():
+        use_button = gr.Button("Use this student in Compare and Attention", visible=False, elem_id="distill-use")
+        forget_button = gr.Button("Back to the loaded DistilBERT", size="sm")
+    used = gr.Markdown(elem_id="distill-used")
+
+    start_button.click(
+        start,
+        inputs=[pasted, upload, layers, steps, batch_size, seq_len, temperature, alpha_ce, alpha_mlm, alpha_cos, lr],
+        outputs=[status, losses, agreement, summary, archive, finished, use_button],
+        concurrency_limit=1,
+        concurrency_id=DISTILL_QUEUE,
+        api_name="distill",
+    )
+    # Not queued behind the run it stops.
+    stop_button.click(stop, outputs=status, queue=False, api_visibility="private")
+    use_button.click(use_student, inputs=finished, outputs=[student_state, used], api_visibility="private")
+    forget_button.click(forget_student, outputs=[student_state, used], api_visibility="private")
