@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--seed", type=int, default=defaults.seed)
     dist.add_argument("--eval-every", type=int, default=defaults.eval_every, help="steps between agreement checks")
     dist.add_argument("--full-ce", action="store_true", help="L_ce over every token, not only masked ones")
+    dist.add_argument("--bf16", action="store_true", help="bf16 mixed precision (fast on CPUs with bf16 units)")
     dist.add_argument("--threads", type=int, help="torch threads (default: DISTILBERT_DEMO_THREADS or all cores)")
     dist.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
@@ -210,6 +211,7 @@ def run_distill(args: argparse.Namespace) -> int:
         seed=args.seed,
         eval_every=args.eval_every,
         ce_on_masked_only=not args.full_ce,
+        bf16=args.bf16,
     )
     try:
         config.check()

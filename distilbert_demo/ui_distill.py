@@ -9,7 +9,7 @@ import threading
 import gradio as gr
 
 from . import distill_plots, distill_session, views
-from .distill import DistillConfig
+from .distill import DistillConfig, bf16_is_fast
 from .inputs import InputError
 from .loading import ModelStore
 
@@ -35,6 +35,7 @@ def distill_handlers(store: ModelStore):
         alpha_mlm,
         alpha_cos,
         lr,
+        bf16,
         request: gr.Request,
         progress=gr.Progress(),  # noqa: B008 - how Gradio injects its progress tracker
     ):
@@ -51,6 +52,7 @@ def distill_handlers(store: ModelStore):
                 alpha_mlm=float(alpha_mlm),
                 alpha_cos=float(alpha_cos),
                 lr=float(lr),
+                bf16=bool(bf16),
             )
             distiller = distill_session.make_distiller(teacher, config, layers_text, pasted, upload)
         except (InputError, ValueError, TypeError) as err:
@@ -116,6 +118,9 @@ def distill_handlers(store: ModelStore):
 
 def distill_tab(store: ModelStore, student_state: gr.State) -> None:
     teacher = store.pair("fill-mask").bert
+    fast_bf16 = bf16_is_fast(store.device)
+    # About a minute on 2 CPU cores with a bert-base teacher: ~1.4 s a step in fp32, ~0.6 s in bf16.
+    default_steps = 100 if fast_bf16 else _DEFAULTS.steps
     start, stop, use_student, forget_student = distill_handlers(store)
     gr.Markdown(
         f"Distil a 6-layer DistilBERT-shaped student from the loaded BERT (**{views.esc(teacher.name)}**, "
@@ -136,7 +141,7 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
                 info="Empty: the paper's choice for a 12-layer teacher, every other layer otherwise.",
             )
         with gr.Column(scale=1):
-            steps = gr.Slider(0, distill_session.MAX_STEPS, value=_DEFAULTS.steps, step=1, label="Steps")
+            steps = gr.Slider(0, distill_session.MAX_STEPS, value=default_steps, step=1, label="Steps")
             batch_size = gr.Slider(1, 32, value=_DEFAULTS.batch_size, step=1, label="Batch size")
             seq_len = gr.Slider(16, 256, value=_DEFAULTS.seq_len, step=8, label="Sequence length (tokens)")
             temperature = gr.Slider(0.5, 8, value=_DEFAULTS.temperature, step=0.5, label="Temperature T")
@@ -145,6 +150,11 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
                 alpha_mlm = gr.Number(value=_DEFAULTS.alpha_mlm, label="α_mlm", minimum=0)
                 alpha_cos = gr.Number(value=_DEFAULTS.alpha_cos, label="α_cos", minimum=0)
                 lr = gr.Number(value=_DEFAULTS.lr, label="Learning rate", minimum=0)
+            bf16 = gr.Checkbox(
+                value=fast_bf16,
+                label="bf16 mixed precision",
+                info="~2.4x faster where the processor has bf16 units" + (" (this one does)" if fast_bf16 else ""),
+            )
     with gr.Row():
         start_button = gr.Button("Start", variant="primary", elem_id="distill-start")
         stop_button = gr.Button("Stop", variant="stop", elem_id="distill-stop")
@@ -162,7 +172,20 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
 
     start_button.click(
         start,
-        inputs=[pasted, upload, layers, steps, batch_size, seq_len, temperature, alpha_ce, alpha_mlm, alpha_cos, lr],
+        inputs=[
+            pasted,
+            upload,
+            layers,
+            steps,
+            batch_size,
+            seq_len,
+            temperature,
+            alpha_ce,
+            alpha_mlm,
+            alpha_cos,
+            lr,
+            bf16,
+        ],
         outputs=[status, losses, agreement, summary, archive, finished, use_button],
         concurrency_limit=1,
         concurrency_id=DISTILL_QUEUE,
