@@ -19,7 +19,14 @@ def loss_figure(history: list[dict], steps: int) -> go.Figure:
     x = [h["step"] for h in history]
     for i, (key, (title, color)) in enumerate(LOSS_TERMS.items()):
         fig.add_trace(
-            go.Scatter(x=x, y=[h[key] for h in history], mode="lines", name=title, line={"color": color}),
+            go.Scatter(
+                x=x,
+                y=[h[key] for h in history],
+                mode="lines+markers",
+                name=title,
+                line={"color": color},
+                marker={"size": 3},
+            ),
             row=i // 2 + 1,
             col=i % 2 + 1,
         )

@@ -91,8 +91,14 @@ def summary_markdown(distiller: Distiller, finished: FinishedRun) -> str:
         ("Held-out KL(teacher ‖ student)", "—", f"{before.kl:.4f} → {after.kl:.4f} nats"),
     ]
     table = "| | Teacher | Student |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    caveat = ""
+    if teacher.source == "twin":
+        caveat = (
+            "\n\n> The teacher is an untrained twin: its predictions are noise, so agreement with it means "
+            "little here (L_mlm teaches the student the real words instead). The loss curves show the mechanics."
+        )
     return (
-        f"### Run {status}: {len(result.history)} steps in {result.elapsed_s:.0f} s\n\n{table}\n\n"
+        f"### Run {status}: {len(result.history)} steps in {result.elapsed_s:.0f} s\n\n{table}{caveat}\n\n"
         f"<small>Latency: {teacher.latency.runs} interleaved runs on “{esc(SAMPLE_TEXT)}”, "
         f"{cmp.threads} threads. Agreement on {after.positions} masked held-out positions.</small>"
     )

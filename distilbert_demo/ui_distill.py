@@ -16,12 +16,15 @@ from .loading import ModelStore
 log = logging.getLogger(__name__)
 
 DISTILL_QUEUE = "distill"  # one distillation at a time on the server; later visitors queue
+# Session -> stop flag of that visitor's running distillation (module level so that tests and
+# operators can see what is running).
+ACTIVE_RUNS: dict[str, threading.Event] = {}
 _DEFAULTS = DistillConfig()
 
 
 def distill_handlers(store: ModelStore):
     """start (a generator: live curves), stop, and use-this-student."""
-    stop_events: dict[str, threading.Event] = {}  # session -> its running run's stop flag
+    stop_events = ACTIVE_RUNS
 
     def start(
         pasted,
@@ -67,7 +70,7 @@ def distill_handlers(store: ModelStore):
                     distill_session.progress_markdown(report),
                     distill_plots.loss_figure(distiller.result.history, config.steps),
                     distill_plots.agreement_figure(distiller.result.evaluations, config.steps)
-                    if report.agreement is not None
+                    if report.agreement is not None or report.step == 1  # step 1: show the "before" point
                     else gr.skip(),
                     gr.skip(),
                     gr.skip(),
@@ -123,7 +126,7 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
     default_steps = 100 if fast_bf16 else _DEFAULTS.steps
     start, stop, use_student, forget_student = distill_handlers(store)
     gr.Markdown(
-        f"Distil a 6-layer DistilBERT-shaped student from the loaded BERT (**{views.esc(teacher.name)}**, "
+        f"Distil a DistilBERT-shaped student (half the layers) from the loaded BERT (**{views.esc(teacher.name)}**, "
         f"{teacher.layers} layers) with the DistilBERT recipe: soft-target KL at temperature T (times T²), "
         "masked-LM cross-entropy and hidden-state cosine loss. The defaults take about a minute on 2 CPU cores."
     )
@@ -141,7 +144,9 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
                 info="Empty: the paper's choice for a 12-layer teacher, every other layer otherwise.",
             )
         with gr.Column(scale=1):
-            steps = gr.Slider(0, distill_session.MAX_STEPS, value=default_steps, step=1, label="Steps")
+            steps = gr.Slider(
+                0, distill_session.MAX_STEPS, value=default_steps, step=1, label="Steps", elem_id="distill-steps"
+            )
             batch_size = gr.Slider(1, 32, value=_DEFAULTS.batch_size, step=1, label="Batch size")
             seq_len = gr.Slider(16, 256, value=_DEFAULTS.seq_len, step=8, label="Sequence length (tokens)")
             temperature = gr.Slider(0.5, 8, value=_DEFAULTS.temperature, step=0.5, label="Temperature T")

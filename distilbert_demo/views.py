@@ -20,7 +20,7 @@ _MARKDOWN_SPECIALS = set("\\`*_{}[]#|~")
 
 def esc(text: object) -> str:
     """Escape HTML, then the Markdown characters that could restyle or break a table row."""
-    escaped = html.escape(str(text), quote=True)
+    escaped = html.escape(str(text), quote=False)  # quotes are harmless in text, and stay readable
     return "".join("\\" + char if char in _MARKDOWN_SPECIALS else char for char in escaped)
 
 

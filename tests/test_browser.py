@@ -22,14 +22,20 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def page(launched_app):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def browser():
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(launched_app)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, launched_app):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(launched_app)
+    yield page
+    page.close()
 
 
 def test_type_run_and_see_both_columns(page):
@@ -100,3 +106,51 @@ def test_attention_tab_run_and_click_through_layers(page):
     expect(page.locator("#attention-summaries .js-plotly-plot")).to_be_visible()
     expect(page.locator("#best-matches")).to_contain_text("DistilBERT layer")
     page.screenshot(path=SCREENSHOTS / "attention-bert-layer3.png", full_page=True)
+
+
+def test_distill_tab_curve_grows_then_student_is_used(page):
+    page.get_by_role("tab", name="Distill").click()
+    steps = page.locator("#distill-steps input[type=number]")
+    steps.fill("60")
+    steps.press("Enter")
+    page.locator("#distill-start").click()
+    status = page.locator("#distill-status")
+    expect(status).to_contain_text("Step ", timeout=60_000)
+    expect(page.locator("#distill-losses .js-plotly-plot")).to_be_visible()
+    first = int(status.inner_text().split("Step ")[1].split(" ")[0])
+    page.screenshot(path=SCREENSHOTS / "distill-running.png", full_page=True)
+    expect(page.locator("#distill-summary")).to_contain_text("Run finished: 60 steps", timeout=120_000)
+    points = page.locator("#distill-losses .js-plotly-plot").first.evaluate("el => el.data[0].x.length")
+    assert first < 60 and points == 60  # the curve grew from a partial run to the whole run
+    expect(page.locator("#distill-agreement .js-plotly-plot")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "distill-finished.png", full_page=True)
+
+    page.locator("#distill-use").click()
+    expect(page.locator("#distill-used")).to_contain_text("now use your distilled student")
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("radio", name="fill-mask").check()
+    page.locator("#input-text textarea").fill("The cat sat on the [MASK].")
+    page.locator("#run-button").click()
+    expect(page.locator("#distilbert-metrics")).to_contain_text("distilled student", timeout=60_000)
+    page.screenshot(path=SCREENSHOTS / "compare-with-student.png", full_page=True)
+
+
+def test_closing_the_tab_ends_a_running_distillation(browser, launched_app):
+    import time
+
+    from distilbert_demo import ui_distill
+
+    tab = browser.new_page()
+    tab.goto(launched_app)
+    tab.get_by_role("tab", name="Distill").click()
+    steps = tab.locator("#distill-steps input[type=number]")
+    steps.fill("1000")
+    steps.press("Enter")
+    tab.locator("#distill-start").click()
+    expect(tab.locator("#distill-status")).to_contain_text("Step ", timeout=60_000)
+    assert len(ui_distill.ACTIVE_RUNS) == 1
+    tab.close()
+    deadline = time.monotonic() + 30
+    while ui_distill.ACTIVE_RUNS and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ui_distill.ACTIVE_RUNS == {}  # the run's generator was closed and its memory released
