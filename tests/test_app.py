@@ -35,3 +35,24 @@ def test_attention_endpoint(launched_app):
     assert len(raw["best_matches"]) == 2 * 4  # one row per DistilBERT head
     *_, raw = client.predict("fill-mask", "", "", api_name="/attention")
     assert "Please enter some text." in raw["error"]
+
+
+def test_one_distillation_at_a_time_the_second_visitor_waits(launched_app):
+    """Two visitors start a run: the second is told it is queued until the first is done."""
+    import time
+
+    from gradio_client.utils import Status
+
+    settings = ("", None, "", 150, 4, 32, 2.0, 5.0, 2.0, 1.0, 5e-4, False)
+    first = Client(launched_app, verbose=False).submit(*settings, api_name="/distill")
+    second = Client(launched_app, verbose=False).submit(*settings, api_name="/distill")
+    seen_queued = False
+    deadline = time.monotonic() + 120
+    while not first.done() and time.monotonic() < deadline:
+        status = second.status()
+        if status.code == Status.IN_QUEUE and first.status().code in (Status.PROCESSING, Status.ITERATING):
+            seen_queued = True
+        time.sleep(0.05)
+    assert seen_queued
+    assert first.outputs()[-1][0].startswith("Done")
+    assert second.result(timeout=120)[0].startswith("Done")
