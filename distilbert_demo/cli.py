@@ -77,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--threads", type=int, help="torch threads (default: DISTILBERT_DEMO_THREADS or all cores)")
     dist.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
+    sweep = commands.add_parser("bench", help="latency and memory of both models over lengths, batches, precision")
+    sweep.add_argument("--task", choices=list(registry.TASKS), default="fill-mask", help="which pair to measure")
+    _add_pair_flags(sweep)
+    sweep.add_argument("--seq-lens", default="8,16,32,64,128,256,512", metavar="8,16,...")
+    sweep.add_argument("--batch-sizes", default="1,8", metavar="1,8")
+    sweep.add_argument("--repeats", type=int, default=10, help="timed runs per model and point")
+    sweep.add_argument("--precision", choices=["fp32", "int8", "bf16"], default="fp32")
+    sweep.add_argument("--no-baseline", action="store_true", help="skip transformers.pipeline (fill-mask)")
+    sweep.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    sweep.add_argument("--csv", metavar="FILE", help="also write every row to FILE")
+
     fetch = commands.add_parser("prefetch", help="download the configured checkpoints into the Hugging Face cache")
     fetch.add_argument("--bert", metavar="ID", help="also fetch this BERT-side checkpoint for every task")
     fetch.add_argument("--distilbert", metavar="ID", help="also fetch this DistilBERT-side checkpoint for every task")
@@ -287,6 +298,77 @@ def run_distill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise CliError(f"{what} must be whole numbers separated by commas, e.g. 16,128", EXIT_INPUT) from None
+    if not values:
+        raise CliError(f"give at least one value for {what}", EXIT_INPUT)
+    return values
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import bench
+
+    threads = measure.configure_threads(args.threads)
+    seq_lens, batch_sizes = _int_list(args.seq_lens, "--seq-lens"), _int_list(args.batch_sizes, "--batch-sizes")
+    pair = load_pair(args.task, args.bert, args.distilbert)
+    rows: list = []
+    bar = tqdm(total=len(seq_lens) * len(batch_sizes), desc="bench", unit="point", file=sys.stderr)
+    try:
+        for item in bench.sweep(
+            pair, seq_lens, batch_sizes, args.precision, repeats=args.repeats, baseline=not args.no_baseline
+        ):
+            if isinstance(item, bench.Progress):
+                bar.n = item.done  # points finished so far
+                bar.set_postfix_str(item.label)
+            else:
+                rows.append(item)
+        bar.n = bar.total
+        bar.refresh()
+    except InputError as err:
+        raise CliError(str(err), EXIT_INPUT) from err
+    finally:
+        bar.close()
+    table = [row.to_dict() for row in rows]
+    if args.csv:
+        import pandas as pd
+
+        try:
+            pd.DataFrame(table).to_csv(args.csv, index=False)
+        except OSError as err:
+            raise CliError(f"could not write {args.csv}: {err.strerror or err}", EXIT_INPUT) from err
+    result = {
+        "task": args.task,
+        "device": str(pair.bert.device),
+        "threads": threads,
+        "precision": args.precision,
+        "rows": table,
+        "speedup": bench.speedups(rows),
+        "reading": bench.reading(rows),
+    }
+    if args.json:
+        print(json.dumps(result))
+        return EXIT_OK
+    print(
+        f"{'model':<22} {'tokens':>6} {'batch':>5} {'median ms':>10} {'p10':>8} {'p90':>8} {'peak MiB':>9} {'seq/s':>8}"
+    )
+    for row in rows:
+        print(
+            f"{row.model:<22} {row.seq_len:>6} {row.batch_size:>5} {row.median_ms:>10.1f} {row.p10_ms:>8.1f} "
+            f"{row.p90_ms:>8.1f} {row.peak_memory_mb:>9.2f} {row.sequences_per_s:>8.1f}"
+        )
+    print(
+        "speed-up (BERT / DistilBERT median): "
+        + ", ".join(f"{s['seq_len']}x{s['batch_size']}: {s['speedup']:.2f}x" for s in result["speedup"])
+    )
+    print(f"{result['reading']} ({args.precision}, {threads} threads on {result['device']})")
+    return EXIT_OK
+
+
 def run_prefetch(args: argparse.Namespace) -> int:
     from . import prefetch
 
@@ -312,7 +394,13 @@ def run_prefetch(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
-    handlers = {"compare": run_compare, "attention": run_attention, "distill": run_distill, "prefetch": run_prefetch}
+    handlers = {
+        "compare": run_compare,
+        "attention": run_attention,
+        "distill": run_distill,
+        "bench": run_bench,
+        "prefetch": run_prefetch,
+    }
     try:
         return handlers[args.command](args)
     except CliError as err:

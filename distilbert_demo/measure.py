@@ -44,11 +44,13 @@ class LatencyStats:
     p90_ms: float
     runs: int
     warmup: int
+    p10_ms: float = 0.0
 
     @classmethod
     def from_samples(cls, samples_ms: list[float], warmup: int) -> LatencyStats:
         data = np.asarray(samples_ms)
-        return cls(float(np.median(data)), float(np.percentile(data, 90)), len(samples_ms), warmup)
+        median, p10, p90 = np.median(data), np.percentile(data, 10), np.percentile(data, 90)
+        return cls(float(median), float(p90), len(samples_ms), warmup, float(p10))
 
 
 def _synchronize(device: torch.device) -> None:

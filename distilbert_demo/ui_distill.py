@@ -15,7 +15,9 @@ from .loading import ModelStore
 
 log = logging.getLogger(__name__)
 
-DISTILL_QUEUE = "distill"  # one distillation at a time on the server; later visitors queue
+# Distillations and benchmark sweeps share one queue: one heavy job at a time on the server;
+# later visitors see their place in the queue. Comparisons have their own.
+HEAVY_QUEUE = "heavy"
 # Session -> stop flag of that visitor's running distillation (module level so that tests and
 # operators can see what is running).
 ACTIVE_RUNS: dict[str, threading.Event] = {}
@@ -193,7 +195,7 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         ],
         outputs=[status, losses, agreement, summary, archive, finished, use_button],
         concurrency_limit=1,
-        concurrency_id=DISTILL_QUEUE,
+        concurrency_id=HEAVY_QUEUE,
         api_name="distill",
     )
     # Not queued behind the run it stops.

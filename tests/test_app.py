@@ -56,3 +56,13 @@ def test_one_distillation_at_a_time_the_second_visitor_waits(launched_app):
     assert seen_queued
     assert first.outputs()[-1][0].startswith("Done")
     assert second.result(timeout=120)[0].startswith("Done")
+
+
+def test_bench_endpoint(launched_app):
+    client = Client(launched_app, verbose=False)
+    outputs = client.predict("fill-mask", [16, 64], [1], "fp32", 3, True, api_name="/bench")
+    message, *_, raw = outputs
+    assert message.startswith("### At 64 tokens, batch 1:")
+    assert len(raw["rows"]) == 2 * 4 and [s["seq_len"] for s in raw["speedup"]] == [16, 64]
+    *_, raw = client.predict("fill-mask", [], [1], "fp32", 3, True, api_name="/bench")
+    assert "at least one sequence length" in raw["error"]

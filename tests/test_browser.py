@@ -154,3 +154,14 @@ def test_closing_the_tab_ends_a_running_distillation(browser, launched_app):
     while ui_distill.ACTIVE_RUNS and time.monotonic() < deadline:
         time.sleep(0.2)
     assert ui_distill.ACTIVE_RUNS == {}  # the run's generator was closed and its memory released
+
+
+def test_benchmark_tab_small_sweep(page):
+    page.get_by_role("tab", name="Benchmark").click()
+    page.locator("#bench-run").click()
+    expect(page.locator("#bench-message")).to_contain_text("batch 1:", timeout=120_000)
+    for chart in ("latency", "speedup", "memory", "throughput"):
+        expect(page.locator(f"#bench-{chart} .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#bench-table")).to_contain_text("distilbert (pipeline)")
+    expect(page.locator("#bench-csv")).to_contain_text("benchmark")  # the file, ready to download
+    page.screenshot(path=SCREENSHOTS / "benchmark.png", full_page=True)
