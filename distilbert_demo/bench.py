@@ -100,7 +100,7 @@ def ids_of_length(tokenizer, seq_len: int, with_mask: bool) -> list[int]:
     return ids
 
 
-def _batch(loaded: LoadedModel, ids: list[int], batch_size: int) -> dict[str, torch.Tensor]:
+def batch_inputs(loaded: LoadedModel, ids: list[int], batch_size: int) -> dict[str, torch.Tensor]:
     tok = loaded.tokenizer
     row = [tok.cls_token_id, *ids, tok.sep_token_id]
     input_ids = torch.tensor([row] * batch_size, device=loaded.device)  # (B, T)
@@ -172,7 +172,7 @@ def sweep(
         ids = ids_of_length(pair.bert.tokenizer, seq_len, with_mask=pair.task == "fill-mask")
         runs = {}
         for side, loaded in (("bert", pair.bert), ("distilbert", pair.distilbert)):
-            inputs = _batch(loaded, ids, batch_size)
+            inputs = batch_inputs(loaded, ids, batch_size)
             runs[side] = production_run(models[side], inputs, pair.task, mask_index=1 + len(ids) // 2)
             if with_baseline:
                 runs[f"{side} (pipeline)"] = _pipeline_run(loaded, models[side], ids, batch_size)
@@ -214,6 +214,6 @@ def reading(rows: list[BenchRow]) -> str:
     spread = [r["speedup"] for r in table]
     return (
         f"At {anchor['seq_len']} tokens, batch {anchor['batch_size']}: {anchor['speedup']:.2f}x "
-        f"(paper {PAPER_CPU_SPEEDUP}x on CPU); across the sweep {min(spread):.2f}x to {max(spread):.2f}x, "
-        f"below the {LAYER_BOUND:.0f}x that halving the layers allows."
+        f"(paper {PAPER_CPU_SPEEDUP}x on CPU); across the sweep {min(spread):.2f}x to {max(spread):.2f}x "
+        f"(halving the layers bounds the encoder near {LAYER_BOUND:.0f}x)."
     )
