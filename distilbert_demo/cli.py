@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     sweep.add_argument("--csv", metavar="FILE", help="also write every row to FILE")
 
+    ev = commands.add_parser("evaluate", help="accuracy of both sentiment models on a labelled set")
+    ev.add_argument("--data", metavar="FILE", help="CSV with columns text,label (default: the shipped set)")
+    _add_pair_flags(ev)
+    ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+
     fetch = commands.add_parser("prefetch", help="download the configured checkpoints into the Hugging Face cache")
     fetch.add_argument("--bert", metavar="ID", help="also fetch this BERT-side checkpoint for every task")
     fetch.add_argument("--distilbert", metavar="ID", help="also fetch this DistilBERT-side checkpoint for every task")
@@ -369,6 +375,34 @@ def run_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_evaluate(args: argparse.Namespace) -> int:
+    from . import evaluate
+
+    measure.configure_threads(args.threads)
+    try:
+        data = evaluate.load_labelled_file(args.data)
+    except InputError as err:
+        raise CliError(str(err), EXIT_INPUT) from err
+    pair = load_pair("sentiment", args.bert, args.distilbert)
+    try:
+        result = evaluate.evaluate(pair, data, batch_size=args.batch_size)
+    except InputError as err:
+        raise CliError(str(err), EXIT_INPUT) from err
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return EXIT_OK
+    print(f"{data.name}: {len(data)} examples")
+    for side, model in (("BERT", result.bert), ("DistilBERT", result.distilbert)):
+        low, high = model.ci95
+        print(
+            f"{side:<11} accuracy {model.accuracy:.1%} (95% CI {low:.1%}-{high:.1%}), "
+            f"{model.examples_per_second:.1f} examples/s, confusion {model.confusion()}"
+        )
+    print(f"retention {result.retention:.1%}, agreement {result.agreement:.1%}")
+    print(f"verdict: {result.verdict()}")
+    return EXIT_OK
+
+
 def run_prefetch(args: argparse.Namespace) -> int:
     from . import prefetch
 
@@ -399,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         "attention": run_attention,
         "distill": run_distill,
         "bench": run_bench,
+        "evaluate": run_evaluate,
         "prefetch": run_prefetch,
     }
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from . import attention_plots, attention_session, compare, plots, registry, ui_bench, ui_distill, views
+from . import attention_plots, attention_session, compare, plots, registry, ui_bench, ui_distill, ui_evaluate, views
 from .inputs import InputError
 from .loading import LoadedModel, ModelStore, Pair
 from .twins import EXAMPLES
@@ -305,6 +305,8 @@ def build_app(store: ModelStore) -> gr.Blocks:
                 _attention_tab(store, student_state)
             with gr.Tab("Distill", id="distill"):
                 ui_distill.distill_tab(store, student_state)
+            with gr.Tab("Evaluate", id="evaluate"):
+                ui_evaluate.evaluate_tab(store)
             with gr.Tab("Benchmark", id="benchmark"):
                 ui_bench.bench_tab(store)
 

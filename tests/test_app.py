@@ -66,3 +66,16 @@ def test_bench_endpoint(launched_app):
     assert len(raw["rows"]) == 2 * 4 and [s["seq_len"] for s in raw["speedup"]] == [16, 64]
     *_, raw = client.predict("fill-mask", [], [1], "fp32", 3, True, api_name="/bench")
     assert "at least one sequence length" in raw["error"]
+
+
+def test_evaluate_endpoint(launched_app, tmp_path):
+    from gradio_client import handle_file
+
+    client = Client(launched_app, verbose=False)
+    summary, *_, raw = client.predict(None, api_name="/evaluate")
+    assert summary.startswith("### DistilBERT keeps")
+    assert raw["data"]["examples"] >= 200
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nfine,maybe\n")
+    *_, raw = client.predict(handle_file(str(bad)), api_name="/evaluate")
+    assert "unknown label 'maybe'" in raw["error"]

@@ -165,3 +165,12 @@ def test_benchmark_tab_small_sweep(page):
     expect(page.locator("#bench-table")).to_contain_text("distilbert (pipeline)")
     expect(page.locator("#bench-csv")).to_contain_text("benchmark")  # the file, ready to download
     page.screenshot(path=SCREENSHOTS / "benchmark.png", full_page=True)
+
+
+def test_evaluate_tab(page):
+    page.get_by_role("tab", name="Evaluate").click()
+    page.locator("#evaluate-run").click()
+    expect(page.locator("#evaluate-summary")).to_contain_text("DistilBERT keeps", timeout=120_000)
+    expect(page.locator("#evaluate-bert-confusion .js-plotly-plot")).to_be_visible()
+    expect(page.locator("#evaluate-cases")).to_contain_text("bert_p_positive")
+    page.screenshot(path=SCREENSHOTS / "evaluate.png", full_page=True)
