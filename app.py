@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     from distilbert_demo import ui  # gradio is imported only once the models are in memory
 
     app = ui.build_app(store)
-    app.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, **ui.launch_kwargs())
+    ui.serve(app, server_name=args.host, server_port=args.port)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import string
 from pathlib import Path
 
 import torch
@@ -34,14 +35,15 @@ def has_twin(checkpoint: str) -> bool:
 
 
 @functools.cache
-def twin_vocab(vocab_size: int = 30522, learned_size: int = 8000) -> dict[str, int]:
-    """A WordPiece vocabulary learned from the shipped text (lower-cased, as bert-base-uncased).
+def twin_vocab(vocab_size: int = 30522, learned_size: int = 8000, lowercase: bool = True) -> dict[str, int]:
+    """A WordPiece vocabulary learned from the shipped text (lower-cased, as bert-base-uncased,
+    unless `lowercase=False`: then case is kept, as in the cased checkpoints' 28,996-entry vocab).
 
     Ids follow bert-base-uncased: [PAD]=0, [unused0..98]=1..99, [UNK]=100, [CLS]=101,
     [SEP]=102, [MASK]=103, then learned pieces, then [unusedN] up to `vocab_size`.
     """
     trainer_tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    trainer_tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    trainer_tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
     trainer_tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     trainer = trainers.WordPieceTrainer(vocab_size=learned_size, special_tokens=[], show_progress=False)
     lines = CORPUS.read_text("utf-8").splitlines()
@@ -52,6 +54,12 @@ def twin_vocab(vocab_size: int = 30522, learned_size: int = 8000) -> dict[str, i
     tokens = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     seen = set(tokens)
     tokens += [tok for tok, _ in learned if tok not in seen]
+    if not lowercase:
+        # The corpus never shows some capitals mid-word, so "PARIS" would be [UNK]; real cased
+        # vocabs hold every ASCII character both word-initial and as a ##continuation.
+        seen = set(tokens)
+        chars = string.ascii_letters + string.digits
+        tokens += [tok for tok in (*chars, *(f"##{c}" for c in chars)) if tok not in seen]
     unused = 99
     while len(tokens) < vocab_size:
         tokens.append(f"[unused{unused}]")
@@ -59,14 +67,16 @@ def twin_vocab(vocab_size: int = 30522, learned_size: int = 8000) -> dict[str, i
     return {tok: i for i, tok in enumerate(tokens[:vocab_size])}
 
 
-def twin_tokenizer(model_type: str, vocab_size: int = 30522) -> BertTokenizerFast:
+def twin_tokenizer(model_type: str, vocab_size: int = 30522, lowercase: bool = True) -> BertTokenizerFast:
     """The twin vocabulary in the tokenizer class the real checkpoint uses.
 
-    DistilBERT's class drops token_type_ids, which its model does not take.
+    DistilBERT's class drops token_type_ids, which its model does not take. `lowercase=False`
+    stands in for a cased checkpoint (e.g. distilbert-base-cased-distilled-squad).
     """
     tokenizer_class = DistilBertTokenizerFast if model_type == "distilbert" else BertTokenizerFast
+    vocab = dict(twin_vocab(vocab_size, lowercase=lowercase))
     # transformers 5 takes `vocab=` (a dict or path); `vocab_file=` would be silently ignored.
-    return tokenizer_class(vocab=dict(twin_vocab(vocab_size)), do_lower_case=True, model_max_length=512)
+    return tokenizer_class(vocab=vocab, do_lower_case=lowercase, model_max_length=512)
 
 
 def build_twin(checkpoint: str, auto_class_name: str) -> PreTrainedModel:

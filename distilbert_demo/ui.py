@@ -324,6 +324,24 @@ def build_app(store: ModelStore) -> gr.Blocks:
     return app
 
 
-def launch_kwargs() -> dict:
-    """Arguments for app.launch() shared by app.py and the tests (Gradio 6 takes theme/css here)."""
-    return {"css": CSS, "theme": gr.themes.Soft(), "share": False, "ssr_mode": False, "footer_links": ["api"]}
+MAX_QUEUE = 64  # waiting requests beyond this get Gradio's "queue is full, try again later"
+MAX_UPLOAD = "2mb"  # every upload (corpora, labelled sets) is refused past this, before our code runs
+
+
+def serve(app: gr.Blocks, **launch_args) -> gr.Blocks:
+    """Queue and launch the way a shared public server should (app.py and the tests both use it).
+
+    Gradio 6 takes theme and css in launch(); share stays off; the analytics calls are disabled
+    by GRADIO_ANALYTICS_ENABLED=False, which app.py and the tests set before importing gradio.
+    """
+    app.queue(default_concurrency_limit=1, max_size=MAX_QUEUE)
+    app.launch(
+        css=CSS,
+        theme=gr.themes.Soft(),
+        share=False,
+        ssr_mode=False,
+        footer_links=["api"],
+        max_file_size=MAX_UPLOAD,
+        **launch_args,
+    )
+    return app

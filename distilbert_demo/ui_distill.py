@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 
@@ -98,7 +97,7 @@ def distill_handlers(store: ModelStore):
         finally:
             stop_events.pop(session, None)
             del distiller  # student, optimizer and batches go now, not at the next collection
-            gc.collect()
+            distill_session.release_memory()
 
     def stop(request: gr.Request):
         event = stop_events.get(request.session_hash if request is not None else "local")

@@ -111,9 +111,7 @@ def launched_app(tiny_store):
     from distilbert_demo import ui
 
     app = ui.build_app(tiny_store)
-    app.queue(default_concurrency_limit=1).launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **ui.launch_kwargs()
-    )
+    ui.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     yield app.local_url
     app.close()
 
