@@ -119,7 +119,7 @@ def production_run(model, inputs: dict, task: str, mask_index: int) -> Callable[
             return predict.mlm_head(model, hidden[:, mask_index])  # (B, V)
 
         return run
-    return lambda: model(**inputs).logits
+    return lambda: model(**inputs)[0]  # sentiment logits; for question answering, the start logits
 
 
 def _pipeline_run(loaded: LoadedModel, model, ids: list[int], batch_size: int) -> Callable[[], object]:
@@ -169,9 +169,10 @@ def sweep(
         if stop is not None and stop.is_set():
             return
         yield Progress(index, len(points), f"{seq_len} tokens x batch {batch_size}")
-        ids = ids_of_length(pair.bert.tokenizer, seq_len, with_mask=pair.task == "fill-mask")
         runs = {}
         for side, loaded in (("bert", pair.bert), ("distilbert", pair.distilbert)):
+            # Each model's own tokenizer (the QA pair's differ: cased vs uncased), same length.
+            ids = ids_of_length(loaded.tokenizer, seq_len, with_mask=pair.task == "fill-mask")
             inputs = batch_inputs(loaded, ids, batch_size)
             runs[side] = production_run(models[side], inputs, pair.task, mask_index=1 + len(ids) // 2)
             if with_baseline:

@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cmp = commands.add_parser("compare", help="run both models on one text and compare them")
     cmp.add_argument("--task", choices=list(registry.TASKS), default="fill-mask")
-    cmp.add_argument("--text", required=True)
+    cmp.add_argument("--text", help="the sentence (fill-mask, sentiment); for qa, the context")
+    cmp.add_argument("--question", help="qa: the question")
+    cmp.add_argument("--context", help="qa: the passage the answer is taken from (same as --text)")
     _add_pair_flags(cmp)
     cmp.add_argument("--top-k", type=int, default=compare_mod.DEFAULT_TOP_K, help="candidates per mask (1-20)")
     cmp.add_argument("--repeats", type=int, default=compare_mod.DEFAULT_REPEATS, help="timed runs per model")
@@ -139,11 +141,16 @@ def format_table(result: compare_mod.Comparison) -> str:
             for rank, (cb, cd) in enumerate(zip(mask_b, mask_d), start=1):
                 label = f"mask {i} #{rank}" if len(bert["predictions"]) > 1 else f"#{rank}"
                 rows.append((label, f"{cb['token']} {cb['score']:.4f}", f"{cd['token']} {cd['score']:.4f}"))
+    elif result.task == "qa":
+        for rank, (ab, ad) in enumerate(zip(bert["predictions"], distil["predictions"]), start=1):
+            rows.append((f"answer #{rank}", f"{ab['text']!r} {ab['score']:.4f}", f"{ad['text']!r} {ad['score']:.4f}"))
     else:
         for pb, pd in zip(bert["predictions"], distil["predictions"]):
             rows.append(("", f"{pb['label']} {pb['score']:.4f}", f"{pd['label']} {pd['score']:.4f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{result.task}: {result.text}", ""]
+    if result.question is not None:
+        lines.insert(0, f"question: {result.question}")
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     agree = data["agreement"]
     js = "n/a (different vocabularies)" if agree["js_divergence"] is None else f"{agree['js_divergence']:.4f} bits"
@@ -161,15 +168,21 @@ def format_table(result: compare_mod.Comparison) -> str:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from . import qa
+
     measure.configure_threads(args.threads)
+    text = args.context if args.task == "qa" and args.context is not None else args.text
     try:
         compare_mod.check_settings(args.top_k, args.repeats)
-        text = compare_mod.inputs.check_text(args.text, args.task)  # fail fast, before loading
+        if args.task == "qa":  # fail fast, before loading
+            question, text = qa.check_qa(args.question, text)
+        else:
+            text, question = compare_mod.inputs.check_text(text, args.task), None
     except InputError as err:
         raise CliError(str(err), EXIT_INPUT) from err
     pair = load_pair(args.task, args.bert, args.distilbert)
     try:
-        result = compare_mod.compare(pair, text, top_k=args.top_k, repeats=args.repeats)
+        result = compare_mod.compare(pair, text, top_k=args.top_k, repeats=args.repeats, question=question)
     except InputError as err:
         raise CliError(str(err), EXIT_INPUT) from err
     for notice in result.notices:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from . import inputs, measure, predict
+from . import inputs, measure, predict, qa
 from .loading import LoadedModel, Pair
 from .measure import MIB, LatencyStats
 
@@ -30,7 +30,7 @@ class ModelReport:
     note: str = ""
 
     def predictions_json(self) -> list:
-        if self.output.support:  # sentiment
+        if self.output.task in ("sentiment", "qa"):  # one ranked list of labels / answers
             return [asdict(p) for p in self.output.predictions]
         return [[{"token": c.token, "score": c.score} for c in mask] for mask in self.output.predictions]
 
@@ -73,8 +73,10 @@ def js_divergence_bits(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
 
 def _top_tokens(output: predict.TaskOutput) -> list[list[str]]:
-    if output.support:  # sentiment: one ranked list of labels
+    if output.task == "sentiment":  # one ranked list of labels
         return [[p.label for p in output.predictions]]
+    if output.task == "qa":  # one ranked list of answers, compared by their text
+        return [[p.text.strip().lower() for p in output.predictions]]
     return [[c.token for c in mask] for mask in output.predictions]
 
 
@@ -108,6 +110,7 @@ class Comparison:
     threads: int
     device: str
     notices: list[str] = field(default_factory=list)
+    question: str | None = None
 
     @property
     def speedup(self) -> float:
@@ -139,6 +142,7 @@ class Comparison:
         return {
             "task": self.task,
             "text": self.text,
+            **({"question": self.question} if self.question is not None else {}),
             "models": {"bert": self.bert.to_dict(), "distilbert": self.distilbert.to_dict()},
             "agreement": {
                 "top1_match": self.agreement.top1_match,
@@ -168,17 +172,27 @@ def check_settings(top_k: int, repeats: int) -> None:
 
 
 def compare(
-    pair: Pair, text: str, top_k: int = DEFAULT_TOP_K, repeats: int = DEFAULT_REPEATS, warmup: int = 2
+    pair: Pair,
+    text: str,
+    top_k: int = DEFAULT_TOP_K,
+    repeats: int = DEFAULT_REPEATS,
+    warmup: int = 2,
+    question: str | None = None,
 ) -> Comparison:
     """Run both models on `text`: predictions, interleaved latency, memory, agreement.
 
+    For question answering `text` is the context and `question` the question.
     Raises inputs.InputError with a one-line message for input that cannot be run.
     """
     check_settings(top_k, repeats)
-    text = inputs.check_text(text, pair.task)
     models = pair.sides()
-    prepared = [inputs.prepare(text, pair.task, m.tokenizer, m.device) for m in models]
-    outputs = [predict.run_task(m, p, top_k) for m, p in zip(models, prepared)]
+    if pair.task == "qa":
+        question, text = qa.check_qa(question, text)
+        prepared = [qa.prepare_qa(question, text, m.tokenizer, m.device) for m in models]
+    else:
+        text = inputs.check_text(text, pair.task)
+        prepared = [inputs.prepare(text, pair.task, m.tokenizer, m.device) for m in models]
+    outputs = [predict.run_task(m, p, top_k, context=text) for m, p in zip(models, prepared)]
     forwards = {m.side: predict.production_forward(m, p) for m, p in zip(models, prepared)}
     device = models[0].device
     latency = measure.time_interleaved(forwards, repeats=repeats, warmup=warmup, device=device)
@@ -199,8 +213,8 @@ def compare(
     ]
     if pair.task == "fill-mask":
         same_support = _same_vocabulary(*models)
-    else:
-        same_support = outputs[0].support == outputs[1].support
+    else:  # sentiment: the same labels; qa: no shared distribution
+        same_support = bool(outputs[0].support) and outputs[0].support == outputs[1].support
     notices = list(dict.fromkeys(n for p in prepared for n in p.notices))  # unique, in order
     return Comparison(
         task=pair.task,
@@ -211,4 +225,5 @@ def compare(
         threads=torch.get_num_threads(),
         device=str(device),
         notices=notices,
+        question=question if pair.task == "qa" else None,
     )

@@ -153,7 +153,9 @@ def load_model(
             raise LoadError(f"could not load {source}: {reason}") from err
         log.warning("could not load %s (%s); using an untrained twin of %s", source, reason, twin_of)
         model = twins.build_twin(twin_of, spec.auto_class)
-        tokenizer = twins.twin_tokenizer(model.config.model_type, model.config.vocab_size)
+        # The cased QA checkpoint's twin keeps case, as its real tokenizer does.
+        lowercase = "-cased" not in twin_of
+        tokenizer = twins.twin_tokenizer(model.config.model_type, model.config.vocab_size, lowercase=lowercase)
         name, kind = twin_of, "twin"
         note = reason if source in reason else f"could not load {source}: {reason}"
     model.eval().to(device or pick_device())
@@ -179,17 +181,21 @@ class Pair:
 
 
 class ModelStore:
-    """Loads each task's pair once and hands the same objects to every request."""
+    """Loads each task's pair once and hands the same objects to every request.
+
+    One lock per task: a pair still loading (say in the background after start) never holds up
+    requests for a pair that is ready.
+    """
 
     def __init__(self, overrides: dict[tuple[str, str], str] | None = None, *, allow_twin: bool = True):
         self.overrides = overrides or {}
         self.allow_twin = allow_twin
         self.device = pick_device()
         self._pairs: dict[str, Pair] = {}
-        self._lock = threading.Lock()
+        self._locks = {task: threading.Lock() for task in registry.TASKS}
 
     def pair(self, task: str) -> Pair:
-        with self._lock:
+        with self._locks[task]:
             if task not in self._pairs:
                 loaded = {
                     side: load_model(
@@ -205,4 +211,10 @@ class ModelStore:
             return self._pairs[task]
 
     def loaded_pairs(self) -> list[Pair]:
-        return list(self._pairs.values())
+        return [self._pairs[task] for task in registry.TASKS if task in self._pairs]
+
+    def load_in_background(self, tasks: list[str]) -> threading.Thread:
+        """Start loading `tasks` now; a request for one of them waits until it is ready."""
+        thread = threading.Thread(target=lambda: [self.pair(task) for task in tasks], daemon=True, name="loader")
+        thread.start()
+        return thread

@@ -18,6 +18,10 @@ def _label(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _percent(score: float) -> str:
     # Three significant digits: an untrained model's 0.0003 must not print as "0.0%".
     return f"{score * 100:.3g}%"
@@ -25,9 +29,12 @@ def _percent(score: float) -> str:
 
 def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
     """Horizontal bars of the top candidates: one panel per [MASK], or one panel of labels."""
-    if output.support:  # sentiment
+    if output.task == "sentiment":
         panels = [[(p.label, p.score) for p in output.predictions]]
         panel_titles = ["label probabilities"]
+    elif output.task == "qa":
+        panels = [[(_short(p.text), p.score) for p in output.predictions]]
+        panel_titles = ["answers (p_start x p_end)"]
     else:
         panels = [[(c.token, c.score) for c in mask] for mask in output.predictions]
         panel_titles = [f"[MASK] {i}" if len(panels) > 1 else "top candidates" for i in range(1, len(panels) + 1)]

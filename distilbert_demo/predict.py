@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from . import qa
 from .inputs import PreparedInput
 from .loading import LoadedModel
 
@@ -33,12 +34,14 @@ class LabelScore:
 class TaskOutput:
     """What one model predicted for one text."""
 
-    # fill-mask: one list of top-k candidates per mask; sentiment: labels sorted by score
-    predictions: list[list[Candidate]] | list[LabelScore]
+    # fill-mask: one list of top-k candidates per mask; sentiment: labels sorted by score;
+    # qa: the top-k answer spans, best first
+    predictions: list[list[Candidate]] | list[LabelScore] | list[qa.Answer]
     # full probability distributions, one row per mask (fill-mask) or one row (sentiment);
     # rows are indexed by token id / normalised-label order and feed the agreement metrics
     distributions: torch.Tensor  # (n_masks or 1, vocab or labels)
     support: list[str]  # what each distribution column stands for (labels), empty for vocab
+    task: str = "fill-mask"
 
 
 def _bert_head(model, rows: torch.Tensor) -> torch.Tensor:
@@ -86,6 +89,8 @@ def class_logits(model, prepared: PreparedInput) -> torch.Tensor:
 
 def production_forward(loaded: LoadedModel, prepared: PreparedInput) -> Callable[[], torch.Tensor]:
     """The exact computation a request runs, as a zero-argument callable (for timing)."""
+    if loaded.task == "qa":
+        return lambda: qa.qa_logits(loaded.model, prepared)
     compute = mask_logits if loaded.task == "fill-mask" else class_logits
     return lambda: compute(loaded.model, prepared)
 
@@ -114,10 +119,21 @@ def sentiment(loaded: LoadedModel, prepared: PreparedInput) -> TaskOutput:
         predictions=[LabelScore(label, score) for label, score in ranked],
         distributions=probs[order].unsqueeze(0),
         support=[loaded.labels[i] for i in order],
+        task="sentiment",
     )
 
 
-def run_task(loaded: LoadedModel, prepared: PreparedInput, top_k: int) -> TaskOutput:
+@torch.inference_mode()
+def question_answering(loaded: LoadedModel, prepared: qa.QAPrepared, context: str, top_k: int) -> TaskOutput:
+    start_logits, end_logits = qa.qa_logits(loaded.model, prepared)
+    answers = qa.best_answers(start_logits, end_logits, prepared, context, top_k=top_k)
+    # Tokenizers differ between the QA pair (cased vs uncased): no shared distribution to compare.
+    return TaskOutput(predictions=answers, distributions=torch.zeros(1, 0), support=[], task="qa")
+
+
+def run_task(loaded: LoadedModel, prepared, top_k: int, context: str = "") -> TaskOutput:
+    if loaded.task == "qa":
+        return question_answering(loaded, prepared, context, top_k)
     if loaded.task == "fill-mask":
         return fill_mask(loaded, prepared, top_k)
     return sentiment(loaded, prepared)

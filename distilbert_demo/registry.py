@@ -43,7 +43,14 @@ SENTIMENT = TaskSpec(
     label_maps={"textattack/bert-base-uncased-SST-2": {"LABEL_0": "negative", "LABEL_1": "positive"}},
 )
 
-TASKS: dict[str, TaskSpec] = {t.name: t for t in (FILL_MASK, SENTIMENT)}
+QA = TaskSpec(
+    name="qa",
+    title="Question answering",
+    auto_class="AutoModelForQuestionAnswering",
+    defaults={"bert": "csarron/bert-base-uncased-squad-v1", "distilbert": "distilbert-base-cased-distilled-squad"},
+)
+
+TASKS: dict[str, TaskSpec] = {t.name: t for t in (FILL_MASK, SENTIMENT, QA)}
 
 # Spellings seen in fine-tuned sentiment checkpoints. Generic LABEL_0/LABEL_1 follow the
 # GLUE SST-2 convention (0 = negative, 1 = positive), which binary sentiment checkpoints share.

@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import json
 import string
+from collections import Counter
 from pathlib import Path
 
 import torch
 import transformers
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from tokenizers import normalizers, pre_tokenizers
 from transformers import AutoConfig, BertTokenizerFast, DistilBertTokenizerFast, PreTrainedModel
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -36,30 +37,33 @@ def has_twin(checkpoint: str) -> bool:
 
 @functools.cache
 def twin_vocab(vocab_size: int = 30522, learned_size: int = 8000, lowercase: bool = True) -> dict[str, int]:
-    """A WordPiece vocabulary learned from the shipped text (lower-cased, as bert-base-uncased,
+    """A WordPiece vocabulary built from the shipped text (lower-cased, as bert-base-uncased,
     unless `lowercase=False`: then case is kept, as in the cased checkpoints' 28,996-entry vocab).
 
+    Every character seen (and every ASCII letter and digit) is a piece both word-initial and as a
+    ##continuation, so any word of those characters tokenises without [UNK]; then the corpus's
+    words, most frequent first, up to `learned_size`. Built by counting rather than with
+    tokenizers' WordPieceTrainer, whose ties break differently in every process: the same
+    vocabulary on every start, so a twin gives the same answer every time.
+
     Ids follow bert-base-uncased: [PAD]=0, [unused0..98]=1..99, [UNK]=100, [CLS]=101,
-    [SEP]=102, [MASK]=103, then learned pieces, then [unusedN] up to `vocab_size`.
+    [SEP]=102, [MASK]=103, then the pieces and words, then [unusedN] up to `vocab_size`.
     """
-    trainer_tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    trainer_tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
-    trainer_tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=learned_size, special_tokens=[], show_progress=False)
+    normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    splitter = pre_tokenizers.BertPreTokenizer()
     lines = CORPUS.read_text("utf-8").splitlines()
-    lines += [text for texts in json.loads(EXAMPLES.read_text("utf-8")).values() for text in texts]
-    trainer_tok.train_from_iterator(lines, trainer=trainer)
-    learned = sorted(trainer_tok.get_vocab().items(), key=lambda item: item[1])
+    for examples in json.loads(EXAMPLES.read_text("utf-8")).values():
+        for example in examples:  # a text, or [question, context] for question answering
+            lines += example if isinstance(example, list) else [example]
+    counts: Counter[str] = Counter()
+    for line in lines:
+        counts.update(word for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(line)))
+    ascii_chars = (string.ascii_lowercase if lowercase else string.ascii_letters) + string.digits
+    chars = sorted({c for word in counts for c in word} | set(ascii_chars))
+    words = [w for w, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])) if len(w) > 1]
 
     tokens = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    seen = set(tokens)
-    tokens += [tok for tok, _ in learned if tok not in seen]
-    if not lowercase:
-        # The corpus never shows some capitals mid-word, so "PARIS" would be [UNK]; real cased
-        # vocabs hold every ASCII character both word-initial and as a ##continuation.
-        seen = set(tokens)
-        chars = string.ascii_letters + string.digits
-        tokens += [tok for tok in (*chars, *(f"##{c}" for c in chars)) if tok not in seen]
+    tokens += chars + [f"##{c}" for c in chars] + words[:learned_size]
     unused = 99
     while len(tokens) < vocab_size:
         tokens.append(f"[unused{unused}]")

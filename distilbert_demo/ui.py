@@ -12,7 +12,7 @@ import torch
 
 from . import attention_plots, attention_session, compare, plots, registry, ui_bench, ui_distill, ui_evaluate, views
 from .inputs import InputError
-from .loading import LoadedModel, ModelStore, Pair
+from .loading import LoadedModel, LoadError, ModelStore, Pair
 from .twins import EXAMPLES
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,12 @@ MODEL_QUEUE = "models"
 
 
 def _examples() -> list[list[str]]:
-    by_task = json.loads(EXAMPLES.read_text("utf-8"))
-    return [[task, text] for task, texts in by_task.items() for text in texts]
+    """[task, text, question] rows; for question answering the text is the context."""
+    rows = []
+    for task, examples in json.loads(EXAMPLES.read_text("utf-8")).items():
+        for example in examples:
+            rows.append([task, example[1], example[0]] if isinstance(example, list) else [task, example, ""])
+    return rows
 
 
 def session_pair(store: ModelStore, task: str, student: LoadedModel | None) -> Pair:
@@ -40,28 +44,42 @@ def session_pair(store: ModelStore, task: str, student: LoadedModel | None) -> P
 
 
 def compare_handler(store: ModelStore):
-    """Build the /compare handler: (task, text, top_k, repeats) -> the page's outputs."""
+    """Build the /compare handler: (task, text, top_k, repeats, question) -> the page's outputs.
 
-    def run(task: str, text: str, top_k: float, repeats: float, student: LoadedModel | None = None):
-        empty = (None, "", None, "", None)
+    For question answering `text` is the context. The outputs: notice, verdict, then per model a
+    chart and metrics, the latency chart, the JSON result, and (qa) each model's answer in context.
+    """
+
+    def failed(message: str):
+        return (views.notices([message], error=True), "", None, "", None, "", None, "", "", {"error": message})
+
+    def run(
+        task: str,
+        text: str,
+        top_k: float,
+        repeats: float,
+        question: str = "",
+        student: LoadedModel | None = None,
+    ):
         if task not in registry.TASKS:
-            message = f"Unknown task; choose one of: {', '.join(registry.TASKS)}."
-            return (views.notices([message], error=True), "", *empty, {"error": message})
+            return failed(f"Unknown task; choose one of: {', '.join(registry.TASKS)}.")
         try:
             pair = session_pair(store, task, student)
-            result = compare.compare(pair, text, top_k=int(top_k), repeats=int(repeats))
+            result = compare.compare(pair, text, top_k=int(top_k), repeats=int(repeats), question=question)
         except InputError as err:
-            return (views.notices([str(err)], error=True), "", *empty, {"error": str(err)})
+            return failed(str(err))
+        except LoadError as err:
+            return failed(f"The {task} models could not be loaded: {err}")
         except Exception:  # noqa: BLE001 - the page gets a message, the log gets the traceback
             log.exception("compare failed")
-            message = "Something went wrong while running the models; the error was logged. Please try again."
-            return (views.notices([message], error=True), "", *empty, {"error": message})
+            return failed("Something went wrong while running the models; the error was logged. Please try again.")
         outputs = [result.bert, result.distilbert]
         figs = [plots.predictions_figure(report.output, side) for report, side in zip(outputs, registry.SIDES)]
         latency = plots.latency_figure(
             {s: r.latency.median_ms for s, r in zip(registry.SIDES, outputs)},
             {s: r.latency.p90_ms for s, r in zip(registry.SIDES, outputs)},
         )
+        answers = [views.answer_in_context(result.text, r.output.predictions) if task == "qa" else "" for r in outputs]
         return (
             views.notices(result.notices),
             views.summary(result),
@@ -70,6 +88,7 @@ def compare_handler(store: ModelStore):
             figs[1],
             views.metrics_table(result.distilbert),
             latency,
+            *answers,
             result.to_dict(),
         )
 
@@ -261,14 +280,23 @@ def _attention_tab(store: ModelStore, student_state: gr.State) -> None:
     )
 
 
+def banner_text(store: ModelStore) -> str:
+    """Which checkpoints are loaded, from where, on which device; pairs still loading say so."""
+    loaded = store.loaded_pairs()
+    loading = tuple(task for task in registry.TASKS if task not in {p.task for p in loaded})
+    return views.banner(loaded, str(store.device), torch.get_num_threads(), loading)
+
+
 def build_app(store: ModelStore) -> gr.Blocks:
-    """The page. Models must already be loaded in `store` (the banner lists them)."""
-    pairs = [store.pair(task) for task in registry.TASKS]
-    banner = views.banner(pairs, str(store.device), torch.get_num_threads())
+    """The page. The fill-mask and sentiment pairs load here if they have not yet; others may
+    still be loading in the background (the banner, redrawn on every page load, says so)."""
+    for task in ("fill-mask", "sentiment"):
+        store.pair(task)
 
     with gr.Blocks(title="BERT vs DistilBERT") as app:
         gr.Markdown("# BERT vs DistilBERT, side by side")
-        gr.Markdown(banner, elem_id="banner")
+        banner = gr.Markdown(banner_text(store), elem_id="banner")
+        app.load(lambda: banner_text(store), outputs=banner, queue=False, api_visibility="private")
         student_state = gr.State(None)  # this visitor's distilled student, once they choose to use it
         with gr.Tabs():
             with gr.Tab("Compare", id="compare"):
@@ -285,7 +313,14 @@ def build_app(store: ModelStore) -> gr.Blocks:
                     lines=2,
                     elem_id="input-text",
                 )
-                gr.Examples(_examples(), inputs=[task, text], label="Examples (click one)")
+                question = gr.Textbox(
+                    label="Question (question answering: the text above is the context)",
+                    value="",  # a default, so API callers of the other tasks can leave it out
+                    visible=False,
+                    elem_id="input-question",
+                )
+                gr.Examples(_examples(), inputs=[task, text, question], label="Examples (click one)")
+                task.change(lambda t: gr.update(visible=t == "qa"), task, question, api_visibility="private")
                 run_button = gr.Button("Run", variant="primary", elem_id="run-button")
                 notice = gr.Markdown(elem_id="notice")
                 verdict = gr.Markdown(elem_id="verdict", elem_classes="verdict")
@@ -293,10 +328,12 @@ def build_app(store: ModelStore) -> gr.Blocks:
                     with gr.Column(elem_id="bert-column"):
                         gr.Markdown("## BERT", elem_classes="side-title")
                         bert_fig = gr.Plot(label="BERT predictions", elem_id="bert-predictions")
+                        bert_answer = gr.Markdown(elem_id="bert-answer")
                         bert_metrics = gr.Markdown(elem_id="bert-metrics")
                     with gr.Column(elem_id="distilbert-column"):
                         gr.Markdown("## DistilBERT", elem_classes="side-title")
                         distil_fig = gr.Plot(label="DistilBERT predictions", elem_id="distilbert-predictions")
+                        distil_answer = gr.Markdown(elem_id="distilbert-answer")
                         distil_metrics = gr.Markdown(elem_id="distilbert-metrics")
                 latency_fig = gr.Plot(label="Latency chart", elem_id="latency-chart")
                 with gr.Accordion("Raw result (JSON)", open=False):
@@ -310,11 +347,22 @@ def build_app(store: ModelStore) -> gr.Blocks:
             with gr.Tab("Benchmark", id="benchmark"):
                 ui_bench.bench_tab(store)
 
-        outputs = [notice, verdict, bert_fig, bert_metrics, distil_fig, distil_metrics, latency_fig, raw]
+        outputs = [
+            notice,
+            verdict,
+            bert_fig,
+            bert_metrics,
+            distil_fig,
+            distil_metrics,
+            latency_fig,
+            bert_answer,
+            distil_answer,
+            raw,
+        ]
         handler = compare_handler(store)
         wiring = dict(
             fn=handler,
-            inputs=[task, text, top_k, repeats, student_state],
+            inputs=[task, text, top_k, repeats, question, student_state],
             outputs=outputs,
             concurrency_limit=1,
             concurrency_id=MODEL_QUEUE,

@@ -28,12 +28,14 @@ def _model_line(model: LoadedModel) -> str:
     return f"{esc(model.name)} ({SOURCE_WORDS[model.source]}, {model.params / 1e6:.1f}M parameters)"
 
 
-def banner(pairs: list[Pair], device: str, threads: int) -> str:
+def banner(pairs: list[Pair], device: str, threads: int, loading: tuple[str, ...] = ()) -> str:
     lines = [f"**Device:** {esc(device)} · **threads:** {threads}"]
     for pair in pairs:
         lines.append(
             f"- **{esc(pair.task)}**: BERT = {_model_line(pair.bert)}; DistilBERT = {_model_line(pair.distilbert)}"
         )
+    for task in loading:
+        lines.append(f"- **{esc(task)}**: loading… (reload the page in a few seconds)")
     reasons = [model.note for pair in pairs for model in pair.sides() if model.note]
     if any(pair.uses_twins for pair in pairs):
         lines.append(
@@ -87,3 +89,17 @@ def notices(messages: list[str], error: bool = False) -> str:
         return ""
     icon = "❌" if error else "ℹ️"
     return "\n".join(f"{icon} {esc(message)}" for message in messages)
+
+
+def answer_in_context(context: str, answers: list) -> str:
+    """The context with the best answer's span marked (escaped text around a <mark>)."""
+    if not answers:
+        return "*No answer span found.*"
+    best = answers[0]
+
+    def flat(text: str) -> str:  # one paragraph, so the quote stays one block
+        return esc(" ".join(text.split("\n")))
+
+    quote = flat(context[: best.start]) + "<mark>" + flat(context[best.start : best.end]) + "</mark>"
+    quote += flat(context[best.end :])
+    return f"**Answer:** {flat(best.text)} (score {best.score:.3f})\n\n> {quote}"

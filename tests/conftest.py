@@ -15,10 +15,12 @@ import torch  # noqa: E402
 from transformers import (  # noqa: E402
     BertConfig,
     BertForMaskedLM,
+    BertForQuestionAnswering,
     BertForSequenceClassification,
     BertTokenizerFast,
     DistilBertConfig,
     DistilBertForMaskedLM,
+    DistilBertForQuestionAnswering,
     DistilBertForSequenceClassification,
     DistilBertTokenizerFast,
 )
@@ -89,6 +91,8 @@ def tiny_models(tmp_path_factory) -> dict[str, str]:
             DistilBertForSequenceClassification(_distil_config(len(vocab), **labels_named)),
             distil_tok,
         ),
+        "qa-bert": (BertForQuestionAnswering(_bert_config(len(vocab))), bert_tok),
+        "qa-distilbert": (DistilBertForQuestionAnswering(_distil_config(len(vocab))), distil_tok),
     }
     return {name: save_tiny(root / name, model, tok) for name, (model, tok) in models.items()}
 
@@ -99,7 +103,7 @@ def tiny_store(tiny_models):
 
     overrides = {
         (task, side): tiny_models[f"{task}-{side}"]
-        for task in ("fill-mask", "sentiment")
+        for task in ("fill-mask", "sentiment", "qa")
         for side in ("bert", "distilbert")
     }
     return ModelStore(overrides, allow_twin=False)

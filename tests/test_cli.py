@@ -172,3 +172,31 @@ def test_prefetch_offline_is_refused_clearly():
 def test_bad_flags_exit_2():
     proc = run_cli("compare", "--task", "translation", "--text", "x")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_compare_question_answering(tiny_models):
+    context = "The report on city traffic was written by Maria Lopez and published in March."
+    proc = run_cli(
+        "compare",
+        "--task",
+        "qa",
+        "--question",
+        "Who wrote the report?",
+        "--context",
+        context,
+        "--top-k",
+        "2",
+        "--repeats",
+        "2",
+        "--json",
+        *pair_flags(tiny_models, "qa"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["question"] == "Who wrote the report?" and data["text"] == context
+    for side in ("bert", "distilbert"):
+        answers = data["models"][side]["predictions"]
+        assert len(answers) == 2 and answers[0]["score"] >= answers[1]["score"]
+        assert all(context[a["start"] : a["end"]] == a["text"] for a in answers)
+    proc = run_cli("compare", "--task", "qa", "--question", " ", "--context", context, *pair_flags(tiny_models, "qa"))
+    assert proc.returncode == 2 and proc.stderr.strip() == "error: Please enter a question."

@@ -55,10 +55,10 @@ def test_the_student_becomes_the_distilbert_side(handlers, tiny_store):
     state, message = use_student(finished)
     assert state is finished and "now use your distilled student" in message
     compare_run = ui.compare_handler(tiny_store)
-    *_, raw = compare_run("fill-mask", "The [MASK] sat on the mat.", 3, 2, state)
+    *_, raw = compare_run("fill-mask", "The [MASK] sat on the mat.", 3, 2, "", state)
     assert raw["models"]["distilbert"]["name"] == STUDENT_NAME
     assert raw["models"]["bert"]["name"] == tiny_store.pair("fill-mask").bert.name
-    *_, raw = compare_run("sentiment", "Lovely.", 3, 2, state)  # other tasks keep their pair
+    *_, raw = compare_run("sentiment", "Lovely.", 3, 2, "", state)  # other tasks keep their pair
     assert raw["models"]["distilbert"]["name"] != STUDENT_NAME
     analyse = ui.attention_handlers(tiny_store)[0]
     session, *_ = analyse("fill-mask", "The cat sat.", "", state)

@@ -63,7 +63,13 @@ def test_visitors_choose_tasks_never_repositories(launched_app):
     for endpoint, spec in named.items():
         for parameter in spec["parameters"]:
             assert parameter["parameter_name"] not in {"model", "checkpoint", "repo", "repo_id", "path"}, endpoint
-    assert [p["parameter_name"] for p in named["/compare"]["parameters"]] == ["task", "text", "top_k", "repeats"]
+    assert [p["parameter_name"] for p in named["/compare"]["parameters"]] == [
+        "task",
+        "text",
+        "top_k",
+        "repeats",
+        "question",
+    ]
 
 
 class _RunsCode:

@@ -52,6 +52,15 @@ def test_twins_are_deterministic():
         assert (pa == pb).all(), name
 
 
+def test_question_answering_twins():
+    bert = loading.load_model("qa", "bert")
+    distil = loading.load_model("qa", "distilbert")
+    assert bert.source == distil.source == "twin"
+    assert (bert.params, distil.params) == (108_893_186, 65_192_450)
+    assert len(distil.tokenizer) == 28996 and distil.tokenizer.tokenize("Paris")[0] == "Paris"  # cased
+    assert bert.tokenizer.tokenize("Paris")[0] == "paris"  # uncased
+
+
 def test_sentiment_twins_normalise_labels():
     bert = loading.load_model("sentiment", "bert")
     distil = loading.load_model("sentiment", "distilbert")
@@ -114,3 +123,17 @@ def test_app_starts_offline_on_twins_and_says_so(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_twin_vocabulary_is_the_same_in_every_process():
+    """Same vocabulary on every start, so a twin gives the same answer after a restart."""
+    script = (
+        "import hashlib, json; from distilbert_demo import twins; "
+        "print(hashlib.sha256(json.dumps([twins.twin_vocab(30522), twins.twin_vocab(28996, lowercase=False)])"
+        ".encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        for _ in range(3)
+    }
+    assert len(digests) == 1

@@ -11,10 +11,10 @@ def handler(tiny_store):
 
 
 def test_handler_returns_figures_tables_and_json(handler):
-    notice, verdict, bert_fig, bert_table, distil_fig, distil_table, latency_fig, raw = handler(
+    notice, verdict, bert_fig, bert_table, distil_fig, distil_table, latency_fig, bert_answer, _, raw = handler(
         "fill-mask", "The [MASK] worked in the [MASK].", 5, 3
     )
-    assert notice == ""
+    assert notice == "" and bert_answer == ""  # no answer spans outside question answering
     assert verdict.startswith("### DistilBERT: ")
     assert len(bert_fig.data) == 2 and len(distil_fig.data) == 2  # one bar panel per mask
     assert "Latency median" in bert_table and "Peak extra memory" in distil_table
@@ -61,3 +61,26 @@ def test_banner_names_checkpoints_device_and_threads(tiny_store):
     assert "cpu" in text and "threads:** 2" in text
     assert "fill-mask" in text and "local folder" in text
     assert "Untrained twins" not in text
+
+
+def test_question_answering_through_the_handler(handler):
+    context = "The report on city traffic was written by Maria Lopez, an engineer, and published in March."
+    notice, verdict, *_, bert_answer, distil_answer, raw = handler("qa", context, 3, 2, "Who wrote the report?")
+    assert notice == "" and verdict.startswith("### DistilBERT:")
+    assert raw["question"] == "Who wrote the report?" and raw["text"] == context
+    for side, shown in (("bert", bert_answer), ("distilbert", distil_answer)):
+        best = raw["models"][side]["predictions"][0]
+        assert context[best["start"] : best["end"]] == best["text"]
+        assert shown.count("<mark>") == 1 and "**Answer:**" in shown
+    *_, raw = handler("qa", context, 3, 2, "   ")
+    assert raw["error"] == "Please enter a question."
+    *_, raw = handler("qa", "", 3, 2, "Who?")
+    assert "Please enter a context" in raw["error"]
+
+
+def test_answer_in_context_escapes_and_marks():
+    from distilbert_demo.qa import Answer
+
+    shown = views.answer_in_context("<b>Bob</b> met *Alice*.", [Answer("*Alice*", 15, 22, 0.5)])
+    assert "<b>" not in shown and shown.count("<mark>") == 1
+    assert "<mark>\\*Alice\\*</mark>" in shown
