@@ -7,7 +7,6 @@ import torch
 
 from distilbert_demo import bench, inputs, predict
 from distilbert_demo.inputs import InputError
-from distilbert_demo.loading import Pair
 
 from .test_cli import run_cli
 
@@ -160,12 +159,3 @@ def test_cli_bench_bad_flags(tiny_models):
         tiny_models["fill-mask-distilbert"],
     )
     assert proc.returncode == 2 and "between 3 and 512" in proc.stderr and "Traceback" not in proc.stderr
-
-
-def test_pair_of_identical_models_has_no_speedup_beyond_noise(tiny_models):
-    from distilbert_demo.loading import load_model
-
-    a = load_model("fill-mask", "bert", tiny_models["fill-mask-bert"], allow_twin=False)
-    b = load_model("fill-mask", "distilbert", tiny_models["fill-mask-bert"], allow_twin=False)
-    rows = rows_of(bench.sweep(Pair("fill-mask", a, b), [64], [4], "fp32", repeats=15, baseline=False))
-    assert 0.67 < bench.speedups(rows)[0]["speedup"] < 1.5  # same model both sides: no real speed-up
