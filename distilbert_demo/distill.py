@@ -59,6 +59,11 @@ class DistillConfig:
             raise InputError("batch size must be at least 1.")
         if not 8 <= self.seq_len <= 512:
             raise InputError("sequence length must be between 8 and 512 tokens.")
+        numbers = {"temperature": self.temperature, "learning rate": self.lr, "α_ce": self.alpha_ce,
+                   "α_mlm": self.alpha_mlm, "α_cos": self.alpha_cos}  # fmt: skip
+        for name, value in numbers.items():
+            if not math.isfinite(value):  # inf or nan would turn every loss into nan
+                raise InputError(f"{name} must be a finite number.")
         if not self.temperature > 0:
             raise InputError("temperature must be greater than 0.")
         if min(self.alpha_ce, self.alpha_mlm, self.alpha_cos) < 0:
@@ -111,15 +116,18 @@ def distillation_loss(
     # Under bf16 autocast the logits arrive in bf16; softmax, KL and cosine are done in fp32.
     student_logits, teacher_logits, mlm_logits = student_logits.float(), teacher_logits.float(), mlm_logits.float()
     student_hidden, teacher_hidden = student_hidden.float(), teacher_hidden.float()
-    loss_ce = (
-        F.kl_div(
-            F.log_softmax(student_logits / T, dim=-1),
-            F.softmax(teacher_logits / T, dim=-1),
-            reduction="batchmean",
+    if len(student_logits):
+        loss_ce = (
+            F.kl_div(
+                F.log_softmax(student_logits / T, dim=-1),
+                F.softmax(teacher_logits / T, dim=-1),
+                reduction="batchmean",
+            )
+            * T**2
         )
-        * T**2
-    )
-    loss_mlm = F.cross_entropy(mlm_logits, mlm_labels)
+    else:  # a small batch can draw no masked token at all: no term rather than 0/0 = nan
+        loss_ce = student_logits.sum()
+    loss_mlm = F.cross_entropy(mlm_logits, mlm_labels) if len(mlm_logits) else mlm_logits.sum()
     real = attention_mask.bool()  # (B, T)
     s_rows, t_rows = student_hidden[real], teacher_hidden[real]  # (N_real, H)
     loss_cos = F.cosine_embedding_loss(s_rows, t_rows, torch.ones(len(s_rows), device=s_rows.device))
@@ -283,9 +291,10 @@ class Distiller:
         optimizer = torch.optim.AdamW(built.parameters(), lr=config.lr, betas=config.betas, fused=True)
         warmup = math.ceil(config.warmup_fraction * config.steps)
         scheduler = get_linear_schedule_with_warmup(optimizer, warmup, max(config.steps, 1))
-        self.student, self.optimizer, self.loader, self.scheduler = self.accelerator.prepare(
-            SelectiveHead(built), optimizer, loader, scheduler
-        )
+        # The scheduler stays outside prepare(): Accelerate would step it once per process at
+        # every optimizer step, and with N processes the learning rate would reach 0 after steps/N.
+        self.student, self.optimizer, self.loader = self.accelerator.prepare(SelectiveHead(built), optimizer, loader)
+        self.scheduler = scheduler
         self.heldout = HeldOut(heldout, tokenizer, self.teacher, config, self.accelerator.device)
         self.result = DistillResult(student=built, layers=layers)
 
