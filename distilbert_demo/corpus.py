@@ -33,7 +33,7 @@ def read_user_text(pasted: str | None = None, upload_path: str | None = None) ->
             raise InputError("Please upload a plain .txt file (one sentence or paragraph per line).")
         size = path.stat().st_size
         if size > MAX_UPLOAD_BYTES:
-            raise InputError(f"The file is {size / 2**20:.1f} MiB; the limit is {MAX_UPLOAD_BYTES // 2**20} MiB.")
+            raise InputError(f"The file is {size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes (2 MiB).")
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError:

@@ -44,7 +44,7 @@ class LabelledSet:
 def parse_labelled_csv(data: bytes, name: str) -> LabelledSet:
     """A `text,label` CSV; a clear InputError for anything that is not one."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise InputError(f"The file is {len(data) / 2**20:.1f} MiB; the limit is {MAX_UPLOAD_BYTES // 2**20} MiB.")
+        raise InputError(f"The file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes (2 MiB).")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -90,7 +90,7 @@ def load_labelled_file(path: str | None) -> LabelledSet:
     if file.suffix.lower() != ".csv":
         raise InputError("Please give a .csv file with columns text,label.")
     if file.stat().st_size > MAX_UPLOAD_BYTES:
-        raise InputError(f"The file is {file.stat().st_size / 2**20:.1f} MiB; the limit is 2 MiB.")
+        raise InputError(f"The file is {file.stat().st_size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes (2 MiB).")
     return parse_labelled_csv(file.read_bytes(), file.name)
 
 

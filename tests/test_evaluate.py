@@ -101,7 +101,7 @@ def test_label_spellings_and_oversized_and_wrong_files(tmp_path):
     assert data.labels == ["positive", "negative", "positive", "negative"]
     big = tmp_path / "big.csv"
     big.write_bytes(b"text,label\n" + b"a" * (2 * 2**20))
-    with pytest.raises(InputError, match="the limit is 2 MiB"):
+    with pytest.raises(InputError, match=r"the limit is 2,097,152 bytes \(2 MiB\)"):
         evaluate.load_labelled_file(str(big))
     wrong = tmp_path / "data.txt"
     wrong.write_text("text,label\n")
