@@ -14,7 +14,6 @@ import pandas as pd
 
 from . import attention, attention_plots
 from .attention import AttentionMaps
-from .inputs import InputError
 from .loading import Pair
 
 MAX_VIEW_TOKENS = 64  # drawn at most; the computation itself uses the whole input (up to 512)
@@ -176,13 +175,3 @@ def to_json(session: AttentionSession) -> dict:
         "best_matches": best.to_dict(orient="records"),
         "notices": session.notices,
     }
-
-
-def check_pick(value: object, upper: int, what: str) -> int:
-    try:
-        index = int(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{what} must be a whole number.") from None
-    if not 0 <= index < upper:
-        raise InputError(f"{what} must be between 0 and {upper - 1}.")
-    return index

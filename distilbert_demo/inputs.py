@@ -19,6 +19,16 @@ class InputError(ValueError):
     """The input cannot be run; str(error) is a one-line message for the user."""
 
 
+def model_inputs(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None
+) -> dict[str, torch.Tensor]:
+    """The keyword arguments of a forward pass; token_type_ids only for models that take them."""
+    inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if token_type_ids is not None:
+        inputs["token_type_ids"] = token_type_ids
+    return inputs
+
+
 @dataclass
 class PreparedInput:
     """One text tokenised for one model."""
@@ -30,10 +40,7 @@ class PreparedInput:
     notices: list[str] = field(default_factory=list)  # things the user should know (truncation)
 
     def model_inputs(self) -> dict[str, torch.Tensor]:
-        inputs = {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
-        if self.token_type_ids is not None:
-            inputs["token_type_ids"] = self.token_type_ids
-        return inputs
+        return model_inputs(self.input_ids, self.attention_mask, self.token_type_ids)
 
     @property
     def num_tokens(self) -> int:

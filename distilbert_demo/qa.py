@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .inputs import MAX_CHARS, InputError
+from .inputs import MAX_CHARS, InputError, model_inputs
 from .loading import LoadedModel
 
 MAX_QUESTION_CHARS = 1000  # refused before tokenising; a question is a sentence, not a document
@@ -44,10 +44,7 @@ class QAPrepared:
     notices: list[str] = field(default_factory=list)  # things the user should know (the context was cut)
 
     def model_inputs(self) -> dict[str, torch.Tensor]:
-        inputs = {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
-        if self.token_type_ids is not None:
-            inputs["token_type_ids"] = self.token_type_ids
-        return inputs
+        return model_inputs(self.input_ids, self.attention_mask, self.token_type_ids)
 
     @property
     def num_tokens(self) -> int:
