@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import threading
 import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -35,6 +36,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _log_when_ready(loader: threading.Thread, started: float, store: ModelStore, threads: int) -> None:
+    loader.join()
+    logging.info("models ready in %.1f s on %s with %d threads", time.perf_counter() - started, store.device, threads)
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
@@ -45,16 +51,14 @@ def main(argv: list[str] | None = None) -> None:
         for side in registry.SIDES
         if getattr(args, f"{task}_{side}".replace("-", "_"))
     }
-    started = time.perf_counter()
     store = ModelStore(overrides)
-    # The pairs every tab is laid out from load before the page is served; question answering
-    # loads right after, in the background (the banner says so until it is ready).
-    for task in ("fill-mask", "sentiment"):
-        store.pair(task)
-    logging.info("models ready in %.1f s on %s with %d threads", time.perf_counter() - started, store.device, threads)
-    store.load_in_background([task for task in registry.TASKS if task not in ("fill-mask", "sentiment")])
+    # The page is laid out from configs and served at once; the weights load in the background
+    # (fill-mask first), the banner says what is still loading, and a request waits for its pair.
+    started = time.perf_counter()
+    loader = store.load_in_background(list(registry.TASKS))
+    threading.Thread(target=_log_when_ready, args=(loader, started, store, threads), daemon=True).start()
 
-    from distilbert_demo import ui  # gradio is imported only once the models are in memory
+    from distilbert_demo import ui  # gradio imports while the weights load
 
     app = ui.build_app(store)
     ui.serve(app, server_name=args.host, server_port=args.port)

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import huggingface_hub
 import torch
 import transformers
-from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from . import registry, twins
 
@@ -209,6 +209,19 @@ class ModelStore:
                 }
                 self._pairs[task] = Pair(task, **loaded)
             return self._pairs[task]
+
+    def config(self, task: str, side: str):
+        """The architecture of one side without loading its weights (to lay the page out while
+        the weights load): the checkpoint's config.json from a folder or the cache, else its twin's."""
+        spec = registry.TASKS[task]
+        source = registry.resolve_source(task, side, self.overrides.get((task, side)))
+        try:
+            if Path(source).expanduser().is_dir():
+                return AutoConfig.from_pretrained(str(Path(source).expanduser()), local_files_only=True)
+            return AutoConfig.from_pretrained(source, local_files_only=True)
+        except (OSError, ValueError):
+            twin = source if twins.has_twin(source) else spec.defaults[side]
+            return AutoConfig.from_pretrained(twins.twin_config_dir(twin))
 
     def loaded_pairs(self) -> list[Pair]:
         return [self._pairs[task] for task in registry.TASKS if task in self._pairs]

@@ -191,9 +191,9 @@ def attention_handlers(store: ModelStore):
 
 
 def _attention_tab(store: ModelStore, student_state: gr.State) -> None:
-    pair = store.pair("fill-mask")
-    teacher_layers, student_layers = pair.bert.layers, pair.distilbert.layers
-    heads = pair.bert.model.config.num_attention_heads
+    bert_config, distil_config = store.config("fill-mask", "bert"), store.config("fill-mask", "distilbert")
+    teacher_layers, student_layers = bert_config.num_hidden_layers, distil_config.n_layers
+    heads = bert_config.num_attention_heads
     analyse, redraw, follow_layer, select_head, relink = attention_handlers(store)
     examples = json.loads(EXAMPLES.read_text("utf-8"))
 
@@ -288,10 +288,9 @@ def banner_text(store: ModelStore) -> str:
 
 
 def build_app(store: ModelStore) -> gr.Blocks:
-    """The page. The fill-mask and sentiment pairs load here if they have not yet; others may
-    still be loading in the background (the banner, redrawn on every page load, says so)."""
-    for task in ("fill-mask", "sentiment"):
-        store.pair(task)
+    """The page, laid out from the checkpoints' configs: it can be served while the weights are
+    still loading in the background (the banner, redrawn on every page load, says which), and a
+    request for a pair that is still loading waits for it."""
 
     with gr.Blocks(title="BERT vs DistilBERT") as app:
         gr.Markdown("# BERT vs DistilBERT, side by side")

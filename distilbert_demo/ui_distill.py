@@ -7,7 +7,7 @@ import threading
 
 import gradio as gr
 
-from . import distill_plots, distill_session, views
+from . import distill_plots, distill_session, registry, views
 from .distill import DistillConfig, bf16_is_fast
 from .inputs import InputError
 from .loading import ModelStore
@@ -121,14 +121,15 @@ def distill_handlers(store: ModelStore):
 
 
 def distill_tab(store: ModelStore, student_state: gr.State) -> None:
-    teacher = store.pair("fill-mask").bert
+    teacher_name = registry.resolve_source("fill-mask", "bert", store.overrides.get(("fill-mask", "bert")))
+    teacher_layers = store.config("fill-mask", "bert").num_hidden_layers
     fast_bf16 = bf16_is_fast(store.device)
     # About a minute on 2 CPU cores with a bert-base teacher: ~1.4 s a step in fp32, ~0.6 s in bf16.
     default_steps = 100 if fast_bf16 else _DEFAULTS.steps
     start, stop, use_student, forget_student = distill_handlers(store)
     gr.Markdown(
-        f"Distil a DistilBERT-shaped student (half the layers) from the loaded BERT (**{views.esc(teacher.name)}**, "
-        f"{teacher.layers} layers) with the DistilBERT recipe: soft-target KL at temperature T (times T²), "
+        f"Distil a DistilBERT-shaped student (half the layers) from the loaded BERT (**{views.esc(teacher_name)}**, "
+        f"{teacher_layers} layers) with the DistilBERT recipe: soft-target KL at temperature T (times T²), "
         "masked-LM cross-entropy and hidden-state cosine loss. The defaults take about a minute on 2 CPU cores."
     )
     with gr.Row():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import evaluate, plots, views
+from . import evaluate, plots, registry, views
 from .inputs import InputError
 from .loading import ModelStore
 from .ui_distill import HEAVY_QUEUE
@@ -69,10 +69,12 @@ def evaluate_handler(store: ModelStore):
 
 def evaluate_tab(store: ModelStore) -> None:
     run = evaluate_handler(store)
-    pair = store.pair("sentiment")
+    names = [
+        registry.resolve_source("sentiment", side, store.overrides.get(("sentiment", side))) for side in registry.SIDES
+    ]
     gr.Markdown(
         "The paper's headline is *97% of BERT's performance*. One sentence cannot show that; a labelled set can. "
-        f"Both sentiment models ({views.esc(pair.bert.name)} and {views.esc(pair.distilbert.name)}) label every "
+        f"Both sentiment models ({views.esc(names[0])} and {views.esc(names[1])}) label every "
         "example of the shipped set (248 sentences, balanced, with negation and sarcasm) or of your CSV."
     )
     with gr.Row():

@@ -95,9 +95,12 @@ def test_cli_says_twins_are_untrained():
 
 
 def test_app_starts_offline_on_twins_and_says_so(tmp_path):
-    """`python app.py` with no hub access: the page is served and its banner warns about twins."""
+    """`python app.py` with no hub access: the page is served at once, saying the models are
+    loading; then requests are answered by the twins."""
     import socket
     import urllib.request
+
+    from gradio_client import Client
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,14 +118,28 @@ def test_app_starts_offline_on_twins_and_says_so(tmp_path):
                 break
             except OSError:
                 time.sleep(0.25)
-        elapsed = time.perf_counter() - started
+        served = time.perf_counter() - started
         assert page is not None, "the app did not start"
-        print(f"app served its page {elapsed:.1f} s after launch, on twins")
-        assert "Untrained twins in use" in page
-        assert "random weights" in page
+        assert "loading…" in page  # progress, not a blank page, while the weights load
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        *_, raw = client.predict("fill-mask", "The [MASK] sat.", 3, 1, api_name="/compare")
+        answered = time.perf_counter() - started
+        print(f"page served {served:.1f} s after launch; first comparison answered at {answered:.1f} s, on twins")
+        assert raw["models"]["bert"]["source"] == raw["models"]["distilbert"]["source"] == "twin"
+        assert "HF_HUB_OFFLINE is set" in raw["models"]["bert"]["note"]
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_banner_warns_about_twins():
+    from distilbert_demo import ui
+
+    store = loading.ModelStore()
+    store.pair("fill-mask")
+    text = ui.banner_text(store)
+    assert "Untrained twins in use" in text and "random weights" in text and "prefetch" in text
+    assert "**sentiment**: loading…" in text  # not asked for yet
 
 
 def test_twin_vocabulary_is_the_same_in_every_process():

@@ -84,3 +84,20 @@ def test_answer_in_context_escapes_and_marks():
     shown = views.answer_in_context("<b>Bob</b> met *Alice*.", [Answer("*Alice*", 15, 22, 0.5)])
     assert "<b>" not in shown and shown.count("<mark>") == 1
     assert "<mark>\\*Alice\\*</mark>" in shown
+
+
+def test_the_page_is_laid_out_without_loading_any_weights(tiny_models, monkeypatch):
+    """So a slow first load shows the page and its "loading…" banner, not a blank screen."""
+    from distilbert_demo import loading
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("build_app loaded weights")
+
+    monkeypatch.setattr(loading, "load_model", no_loading)
+    overrides = {
+        (t, s): tiny_models[f"{t}-{s}"] for t in ("fill-mask", "sentiment", "qa") for s in ("bert", "distilbert")
+    }
+    store = loading.ModelStore(overrides, allow_twin=False)
+    app = ui.build_app(store)
+    assert app is not None and store.loaded_pairs() == []
+    assert ui.banner_text(store).count("loading…") == 3
