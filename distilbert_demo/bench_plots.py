@@ -72,19 +72,24 @@ def speedup_figure(rows: list[BenchRow]) -> go.Figure:
     return fig
 
 
-def memory_figure(rows: list[BenchRow], batch_size: int) -> go.Figure:
-    fig = go.Figure()
-    for model, points in _series(rows, batch_size).items():
+def _model_lines(fig: go.Figure, series: dict[str, list[BenchRow]], x: str, y: str) -> None:
+    """One line per model (pipeline baselines dashed), x and y read from the rows' attributes."""
+    for model, points in series.items():
         name, line = _style(model)
         fig.add_trace(
             go.Scatter(
-                x=[r.seq_len for r in points],
-                y=[r.peak_memory_mb for r in points],
+                x=[getattr(r, x) for r in points],
+                y=[getattr(r, y) for r in points],
                 mode="lines+markers",
                 name=name,
                 line=line,
             )
         )
+
+
+def memory_figure(rows: list[BenchRow], batch_size: int) -> go.Figure:
+    fig = go.Figure()
+    _model_lines(fig, _series(rows, batch_size), "seq_len", "peak_memory_mb")
     fig.update_xaxes(title="tokens", type="log", dtick=0.30103)
     fig.update_yaxes(title="MiB on top of the weights")
     fig.update_layout(title=f"Peak extra memory of one forward pass, batch {batch_size}", **_LAYOUT)
@@ -97,17 +102,7 @@ def throughput_figure(rows: list[BenchRow], seq_len: int) -> go.Figure:
     for row in sorted(rows, key=lambda r: r.batch_size):
         if row.seq_len == seq_len:
             by_model.setdefault(row.model, []).append(row)
-    for model, points in by_model.items():
-        name, line = _style(model)
-        fig.add_trace(
-            go.Scatter(
-                x=[r.batch_size for r in points],
-                y=[r.sequences_per_s for r in points],
-                mode="lines+markers",
-                name=name,
-                line=line,
-            )
-        )
+    _model_lines(fig, by_model, "batch_size", "sequences_per_s")
     fig.update_xaxes(title="batch size", type="log", dtick=0.30103)
     fig.update_yaxes(title="sequences per second")
     fig.update_layout(title=f"Throughput vs batch size, {seq_len} tokens", **_LAYOUT)

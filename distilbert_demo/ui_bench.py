@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import threading
 from pathlib import Path
 
 import gradio as gr
@@ -14,12 +13,12 @@ import torch
 from . import bench, bench_plots, measure, registry, views
 from .inputs import InputError
 from .loading import ModelStore
-from .ui_distill import HEAVY_QUEUE
+from .ui_jobs import HEAVY_QUEUE, StopFlags
 
 log = logging.getLogger(__name__)
 
 BATCH_CHOICES = [1, 2, 4, 8, 16, 32]
-ACTIVE_SWEEPS: dict[str, threading.Event] = {}  # session -> stop flag of its running sweep
+ACTIVE_SWEEPS = StopFlags()
 
 
 def _figures(rows: list[bench.BenchRow]):
@@ -42,9 +41,8 @@ def _table(rows: list[bench.BenchRow]) -> pd.DataFrame:
 def bench_handlers(store: ModelStore):
     def run(task, seq_lens, batch_sizes, precision, repeats, baseline, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         """Yields (message, latency, speed-up, memory, throughput figures, table, CSV file, JSON)."""
-        session = request.session_hash if request is not None else "local"
         rows: list[bench.BenchRow] = []
-        stop = ACTIVE_SWEEPS[session] = threading.Event()
+        session, stop = ACTIVE_SWEEPS.start(request)
         try:
             if task not in registry.TASKS:
                 raise InputError(f"Unknown task; choose one of: {', '.join(registry.TASKS)}.")
@@ -68,7 +66,7 @@ def bench_handlers(store: ModelStore):
             yield (views.notices([str(err)], error=True), *[None] * 6, {"error": str(err)})
             return
         finally:
-            ACTIVE_SWEEPS.pop(session, None)
+            ACTIVE_SWEEPS.finish(session)
         if not rows:
             yield ("Stopped before the first point finished.", *[None] * 6, {"error": "stopped"})
             return
@@ -94,10 +92,8 @@ def bench_handlers(store: ModelStore):
         yield (message, *_figures(rows), _table(rows), str(csv_path), result)
 
     def stop(request: gr.Request):
-        event = ACTIVE_SWEEPS.get(request.session_hash if request is not None else "local")
-        if event is None:
+        if not ACTIVE_SWEEPS.stop(request):
             return "No sweep of yours is running."
-        event.set()
         return "Stopping after the current point…"
 
     return run, stop

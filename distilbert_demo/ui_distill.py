@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import gradio as gr
 
@@ -11,21 +10,18 @@ from . import distill_plots, distill_session, registry, views
 from .distill import DistillConfig, bf16_is_fast
 from .inputs import InputError
 from .loading import ModelStore
+from .ui_jobs import HEAVY_QUEUE, StopFlags
 
 log = logging.getLogger(__name__)
 
-# Distillations and benchmark sweeps share one queue: one heavy job at a time on the server;
-# later visitors see their place in the queue. Comparisons have their own.
-HEAVY_QUEUE = "heavy"
 # Session -> stop flag of that visitor's running distillation (module level so that tests and
 # operators can see what is running).
-ACTIVE_RUNS: dict[str, threading.Event] = {}
+ACTIVE_RUNS = StopFlags()
 _DEFAULTS = DistillConfig()
 
 
 def distill_handlers(store: ModelStore):
     """start (a generator: live curves), stop, and use-this-student."""
-    stop_events = ACTIVE_RUNS
 
     def start(
         pasted,
@@ -62,8 +58,7 @@ def distill_handlers(store: ModelStore):
         except (InputError, ValueError, TypeError) as err:
             yield (views.notices([str(err)], error=True), *nothing)
             return
-        session = request.session_hash if request is not None else "local"
-        stop = stop_events[session] = threading.Event()
+        session, stop = ACTIVE_RUNS.start(request)
         try:
             for report in distiller.run(stop):
                 progress((report.step, report.steps), desc="distilling", unit="steps")
@@ -95,15 +90,13 @@ def distill_handlers(store: ModelStore):
         except InputError as err:
             yield (views.notices([str(err)], error=True), *[gr.skip()] * 6)
         finally:
-            stop_events.pop(session, None)
+            ACTIVE_RUNS.finish(session)
             del distiller  # student, optimizer and batches go now, not at the next collection
             distill_session.release_memory()
 
     def stop(request: gr.Request):
-        event = stop_events.get(request.session_hash if request is not None else "local")
-        if event is None:
+        if not ACTIVE_RUNS.stop(request):
             return "No run of yours is in progress."
-        event.set()
         return "Stopping after the current step…"
 
     def use_student(finished):

@@ -11,7 +11,7 @@ import gradio as gr
 from . import evaluate, plots, registry, views
 from .inputs import InputError
 from .loading import ModelStore
-from .ui_distill import HEAVY_QUEUE
+from .ui_jobs import HEAVY_QUEUE
 
 log = logging.getLogger(__name__)
 
