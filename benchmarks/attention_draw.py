@@ -19,8 +19,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from distilbert_demo import attention_plots
-from distilbert_demo.attention import AttentionMaps
+from distilbert_demo.attention import figures as attention_plots
+from distilbert_demo.attention.core import AttentionMaps
 
 
 def random_maps(layers: int, heads: int, tokens: int, seed: int = 0) -> AttentionMaps:

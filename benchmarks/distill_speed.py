@@ -17,8 +17,9 @@ import numpy as np
 import torch
 from transformers import BertConfig, BertForMaskedLM
 
-from distilbert_demo import corpus, measure
-from distilbert_demo.distill import DistillConfig, Distiller
+from distilbert_demo import measure
+from distilbert_demo.distill import corpus
+from distilbert_demo.distill.recipe import DistillConfig, Distiller
 from distilbert_demo.loading import load_model
 
 

@@ -15,7 +15,8 @@ import argparse
 import torch
 from torch.utils import benchmark
 
-from distilbert_demo import bench, measure
+from distilbert_demo import measure
+from distilbert_demo.bench import core as bench
 from distilbert_demo.loading import ModelStore
 
 

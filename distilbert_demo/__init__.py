@@ -1,5 +1,12 @@
-"""BERT vs DistilBERT, side by side: predictions, latency, memory and attention.
+"""BERT vs DistilBERT, side by side: predictions, latency, memory, attention, live distillation.
 
-Logic lives in small modules (loading, inputs, predict, measure, compare, plots); `ui` lays out
-the Gradio app and `cli` the command line, both calling the same functions.
+A flat shared base (registry, loading, twins, inputs, predict, qa, measure, prefetch, palette,
+markup, settings, resources, tabs) and one folder per feature (compare/, attention/, distill/,
+bench/, evaluate/), each with its core (no Gradio), figures (no models) and tab (layout and
+wiring only). `ui` composes the page, `cli` the command line; both call the same cores.
 """
+
+import os
+
+# Gradio phones home on import unless told not to; a public server and the tests never should.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

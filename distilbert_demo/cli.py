@@ -16,18 +16,30 @@ import logging
 import sys
 from dataclasses import asdict
 
-from . import compare as compare_mod
-from . import loading, measure, registry
-from .distill import DistillConfig
+from . import loading, measure, registry, settings
+from .bench.core import BenchSettings
+from .compare import core as compare
+from .distill.recipe import DistillConfig
 from .inputs import InputError
+from .palette import TITLES
 
 EXIT_OK, EXIT_LOAD, EXIT_INPUT = 0, 1, 2
 
 
 class CliError(Exception):
-    def __init__(self, message: str, code: int):
+    """A failure outside the two kinds main() maps itself (bad input, a model that cannot load)."""
+
+    def __init__(self, message: str, code: int = EXIT_INPUT):
         super().__init__(message)
         self.code = code
+
+
+def _write(path: str, write) -> None:
+    """Call write(path); a file that cannot be written is an input error, said in one line."""
+    try:
+        write(path)
+    except OSError as err:
+        raise CliError(f"could not write {path}: {err.strerror or err}") from err
 
 
 def _add_pair_flags(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +49,7 @@ def _add_pair_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m distilbert_demo", description="BERT vs DistilBERT, side by side.")
+    parser = argparse.ArgumentParser(prog="distilbert-demo", description="BERT vs DistilBERT, side by side.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     cmp = commands.add_parser("compare", help="run both models on one text and compare them")
@@ -46,8 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--question", help="qa: the question")
     cmp.add_argument("--context", help="qa: the passage the answer is taken from (same as --text)")
     _add_pair_flags(cmp)
-    cmp.add_argument("--top-k", type=int, default=compare_mod.DEFAULT_TOP_K, help="candidates per mask (1-20)")
-    cmp.add_argument("--repeats", type=int, default=compare_mod.DEFAULT_REPEATS, help="timed runs per model")
+    cmp.add_argument(
+        "--top-k", type=int, default=compare.DEFAULT_TOP_K, help=f"candidates per mask (1-{compare.MAX_TOP_K})"
+    )
+    cmp.add_argument(
+        "--repeats", type=int, default=compare.DEFAULT_REPEATS, help=f"timed runs per model (1-{compare.MAX_REPEATS})"
+    )
     cmp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
     att = commands.add_parser("attention", help="extract both models' attention maps and per-layer summaries")
@@ -59,34 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     att.add_argument("--npz", metavar="FILE", help="save the raw attention arrays (bert, distilbert) to FILE")
 
     dist = commands.add_parser("distill", help="distil a DistilBERT-shaped student from a BERT teacher")
-    defaults = DistillConfig()
     dist.add_argument("--teacher", metavar="ID_OR_PATH", help="BERT masked-LM teacher (default: the fill-mask BERT)")
     dist.add_argument("--corpus", metavar="FILE", help="UTF-8 text, one sentence or paragraph per line (streamed)")
-    dist.add_argument("--steps", type=int, required=True)
     dist.add_argument("--out", metavar="DIR", required=True, help="where the student and its tokenizer are saved")
     dist.add_argument("--student-layers", metavar="0,2,4,7,9,11", help="teacher layers the student starts from")
-    dist.add_argument("--temperature", type=float, default=defaults.temperature)
-    dist.add_argument("--alpha-ce", type=float, default=defaults.alpha_ce)
-    dist.add_argument("--alpha-mlm", type=float, default=defaults.alpha_mlm)
-    dist.add_argument("--alpha-cos", type=float, default=defaults.alpha_cos)
-    dist.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    dist.add_argument("--seq-len", type=int, default=defaults.seq_len)
-    dist.add_argument("--lr", type=float, default=defaults.lr)
-    dist.add_argument("--seed", type=int, default=defaults.seed)
-    dist.add_argument("--eval-every", type=int, default=defaults.eval_every, help="steps between agreement checks")
-    dist.add_argument("--full-ce", action="store_true", help="L_ce over every token, not only masked ones")
-    dist.add_argument("--bf16", action="store_true", help="bf16 mixed precision (fast on CPUs with bf16 units)")
+    settings.add_flags(dist, DistillConfig, required=("steps",))
     dist.add_argument("--threads", type=int, help="torch threads (default: DISTILBERT_DEMO_THREADS or all cores)")
     dist.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
     sweep = commands.add_parser("bench", help="latency and memory of both models over lengths, batches, precision")
-    sweep.add_argument("--task", choices=list(registry.TASKS), default="fill-mask", help="which pair to measure")
+    settings.add_flags(sweep, BenchSettings)
     _add_pair_flags(sweep)
-    sweep.add_argument("--seq-lens", default="8,16,32,64,128,256,512", metavar="8,16,...")
-    sweep.add_argument("--batch-sizes", default="1,8", metavar="1,8")
-    sweep.add_argument("--repeats", type=int, default=10, help="timed runs per model and point")
-    sweep.add_argument("--precision", choices=["fp32", "int8", "bf16"], default="fp32")
-    sweep.add_argument("--no-baseline", action="store_true", help="skip transformers.pipeline (fill-mask)")
     sweep.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     sweep.add_argument("--csv", metavar="FILE", help="also write every row to FILE")
 
@@ -104,12 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_pair(task: str, bert: str | None, distilbert: str | None) -> loading.Pair:
     """Load both sides; a side the user named explicitly must load (no silent twin)."""
-    sides = {}
-    for side, override in (("bert", bert), ("distilbert", distilbert)):
-        try:
-            sides[side] = loading.load_model(task, side, override, allow_twin=override is None)
-        except loading.LoadError as err:
-            raise CliError(str(err), EXIT_LOAD) from err
+    overrides = {"bert": bert, "distilbert": distilbert}
+    sides = {side: loading.load_model(task, side, o, allow_twin=o is None) for side, o in overrides.items()}
     pair = loading.Pair(task, **sides)
     for model in pair.sides():
         if model.source == "twin":
@@ -123,7 +118,7 @@ def load_pair(task: str, bert: str | None, distilbert: str | None) -> loading.Pa
     return pair
 
 
-def format_table(result: compare_mod.Comparison) -> str:
+def format_table(result: compare.Comparison) -> str:
     data = result.to_dict()
     bert, distil = data["models"]["bert"], data["models"]["distilbert"]
     rows = [
@@ -168,23 +163,17 @@ def format_table(result: compare_mod.Comparison) -> str:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from . import qa
+    from . import inputs, qa
 
     measure.configure_threads(args.threads)
     text = args.context if args.task == "qa" and args.context is not None else args.text
-    try:
-        compare_mod.check_settings(args.top_k, args.repeats)
-        if args.task == "qa":  # fail fast, before loading
-            question, text = qa.check_qa(args.question, text)
-        else:
-            text, question = compare_mod.inputs.check_text(text, args.task), None
-    except InputError as err:
-        raise CliError(str(err), EXIT_INPUT) from err
+    compare.check_settings(args.top_k, args.repeats)
+    if args.task == "qa":  # fail fast, before loading
+        question, text = qa.check_qa(args.question, text)
+    else:
+        text, question = inputs.check_text(text, args.task), None
     pair = load_pair(args.task, args.bert, args.distilbert)
-    try:
-        result = compare_mod.compare(pair, text, top_k=args.top_k, repeats=args.repeats, question=question)
-    except InputError as err:
-        raise CliError(str(err), EXIT_INPUT) from err
+    result = compare.compare_pair(pair, text, top_k=args.top_k, repeats=args.repeats, question=question)
     for notice in result.notices:
         print(f"note: {notice}", file=sys.stderr)
     print(json.dumps(result.to_dict()) if args.json else format_table(result))
@@ -194,96 +183,52 @@ def run_compare(args: argparse.Namespace) -> int:
 def run_attention(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from . import attention_session
+    from . import inputs
+    from .attention import session as attention
 
     measure.configure_threads(args.threads)
-    try:
-        compare_mod.inputs.check_text(args.text, "sentiment")  # any text: a [MASK] is not needed here
-    except InputError as err:
-        raise CliError(str(err), EXIT_INPUT) from err
+    inputs.check_text(args.text, args.task, require_mask=False)  # fail fast, before loading
     pair = load_pair(args.task, args.bert, args.distilbert)
-    try:
-        session = attention_session.analyse(pair, args.text, args.layer_map)
-    except InputError as err:
-        raise CliError(str(err), EXIT_INPUT) from err
-    for notice in session.notices:
+    state = attention.analyse(pair, args.text, args.layer_map)
+    for notice in state.notices:
         print(f"note: {notice}", file=sys.stderr)
     if args.npz:
-        try:
-            np.savez_compressed(args.npz, bert=session.bert.attentions, distilbert=session.distilbert.attentions)
-        except OSError as err:
-            raise CliError(f"could not write {args.npz}: {err.strerror or err}", EXIT_INPUT) from err
-    data = attention_session.to_json(session)
+        arrays = {"bert": state.bert.attentions, "distilbert": state.distilbert.attentions}
+        _write(args.npz, lambda path: np.savez_compressed(path, **arrays))
     if args.json:
-        print(json.dumps(data))
+        print(json.dumps(attention.to_json(state)))
         return EXIT_OK
-    print(f"tokens ({len(session.bert.tokens)}): {' '.join(session.bert.tokens)}")
-    print(f"layer map (DistilBERT -> BERT): {session.layer_map}")
-    print(session.summaries.round(3).to_string(index=False))
+    print(f"tokens ({len(state.bert.tokens)}): {' '.join(state.bert.tokens)}")
+    print(f"layer map (DistilBERT -> BERT): {state.layer_map}")
+    print(state.summaries.round(3).to_string(index=False))
     if args.npz:
         print(f"attention arrays saved to {args.npz}")
     return EXIT_OK
 
 
 def run_distill(args: argparse.Namespace) -> int:
-    from . import corpus, distill, student
+    from .distill import core
 
     measure.configure_threads(args.threads)
-    config = DistillConfig(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        seq_len=args.seq_len,
-        temperature=args.temperature,
-        alpha_ce=args.alpha_ce,
-        alpha_mlm=args.alpha_mlm,
-        alpha_cos=args.alpha_cos,
-        lr=args.lr,
-        seed=args.seed,
-        eval_every=args.eval_every,
-        ce_on_masked_only=not args.full_ce,
-        bf16=args.bf16,
-    )
-    try:
-        config.check()
-        if args.corpus:
-            train, heldout, skip = corpus.load_corpus_file(args.corpus, config.eval_sentences)
-        else:
-            (train, heldout), skip = corpus.split(corpus.toy_corpus()), 0
-    except InputError as err:
-        raise CliError(str(err), EXIT_INPUT) from err
-    try:
-        teacher = loading.load_model("fill-mask", "bert", args.teacher, allow_twin=args.teacher is None)
-    except loading.LoadError as err:
-        raise CliError(str(err), EXIT_LOAD) from err
-    if teacher.model.config.model_type != "bert":
-        raise CliError(f"the teacher must be a BERT masked-LM, not {teacher.model.config.model_type}", EXIT_INPUT)
-    try:
-        layers = None
-        if args.student_layers is not None:
-            layers = student.parse_layers(args.student_layers, teacher.model.config.num_hidden_layers)
-        distiller = distill.Distiller(
-            teacher.model, teacher.tokenizer, train, heldout, config, layers, train_skip_lines=skip
-        )
-    except InputError as err:
-        raise CliError(str(err), EXIT_INPUT) from err
+    config = settings.from_flags(DistillConfig, args)
+    config.check()  # fail fast, before loading
+    teacher = loading.load_model("fill-mask", "bert", args.teacher, allow_twin=args.teacher is None)
+    distiller = core.make_distiller(teacher, config, args.student_layers, corpus_file=args.corpus, max_steps=None)
     main = distiller.accelerator.is_main_process
     if main and teacher.source == "twin":
         print(f"warning: {teacher.note}; distilling from an UNTRAINED twin teacher.", file=sys.stderr)
-    try:
-        for report in distiller.run():
-            if main and report.agreement is not None:
-                a = report.agreement
-                print(
-                    f"step {report.step}/{report.steps}  loss {report.losses['loss']:.4f}  "
-                    f"agreement {a.top1:.1%}  KL {a.kl:.4f}  {report.steps_per_s:.2f} steps/s",
-                    file=sys.stderr,
-                )
-    except InputError as err:
-        raise CliError(str(err), EXIT_INPUT) from err
+    for report in distiller.run():
+        if main and report.agreement is not None:
+            a = report.agreement
+            print(
+                f"step {report.step}/{report.steps}  loss {report.losses['loss']:.4f}  "
+                f"agreement {a.top1:.1%}  KL {a.kl:.4f}  {report.steps_per_s:.2f} steps/s",
+                file=sys.stderr,
+            )
     try:
         distiller.save(args.out)
     except OSError as err:
-        raise CliError(f"could not save to {args.out}: {err.strerror or err}", EXIT_INPUT) from err
+        raise CliError(f"could not save to {args.out}: {err.strerror or err}") from err
     if not main:
         return EXIT_OK
     result = distiller.result
@@ -317,61 +262,8 @@ def run_distill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _int_list(text: str, what: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise CliError(f"{what} must be whole numbers separated by commas, e.g. 16,128", EXIT_INPUT) from None
-    if not values:
-        raise CliError(f"give at least one value for {what}", EXIT_INPUT)
-    return values
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from . import bench
-
-    threads = measure.configure_threads(args.threads)
-    seq_lens, batch_sizes = _int_list(args.seq_lens, "--seq-lens"), _int_list(args.batch_sizes, "--batch-sizes")
-    pair = load_pair(args.task, args.bert, args.distilbert)
-    rows: list = []
-    bar = tqdm(total=len(seq_lens) * len(batch_sizes), desc="bench", unit="point", file=sys.stderr)
-    try:
-        for item in bench.sweep(
-            pair, seq_lens, batch_sizes, args.precision, repeats=args.repeats, baseline=not args.no_baseline
-        ):
-            if isinstance(item, bench.Progress):
-                bar.n = item.done  # points finished so far
-                bar.set_postfix_str(item.label)
-            else:
-                rows.append(item)
-        bar.n = bar.total
-        bar.refresh()
-    except InputError as err:
-        raise CliError(str(err), EXIT_INPUT) from err
-    finally:
-        bar.close()
-    table = [row.to_dict() for row in rows]
-    if args.csv:
-        import pandas as pd
-
-        try:
-            pd.DataFrame(table).to_csv(args.csv, index=False)
-        except OSError as err:
-            raise CliError(f"could not write {args.csv}: {err.strerror or err}", EXIT_INPUT) from err
-    result = {
-        "task": args.task,
-        "device": str(pair.bert.device),
-        "threads": threads,
-        "precision": args.precision,
-        "rows": table,
-        "speedup": bench.speedups(rows),
-        "reading": bench.reading(rows),
-    }
-    if args.json:
-        print(json.dumps(result))
-        return EXIT_OK
+def print_sweep(rows: list, result: dict) -> None:
+    """The sweep as a table, the speed-ups and the reading."""
     print(
         f"{'model':<22} {'tokens':>6} {'batch':>5} {'median ms':>10} {'p10':>8} {'p90':>8} {'peak MiB':>9} {'seq/s':>8}"
     )
@@ -384,31 +276,54 @@ def run_bench(args: argparse.Namespace) -> int:
         "speed-up (BERT / DistilBERT median): "
         + ", ".join(f"{s['seq_len']}x{s['batch_size']}: {s['speedup']:.2f}x" for s in result["speedup"])
     )
-    print(f"{result['reading']} ({args.precision}, {threads} threads on {result['device']})")
+    print(f"{result['reading']} ({result['precision']}, {result['threads']} threads on {result['device']})")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .bench import core as bench
+
+    measure.configure_threads(args.threads)
+    config = settings.from_flags(BenchSettings, args)
+    pair = load_pair(config.task, args.bert, args.distilbert)
+    rows: list = []
+    with tqdm(total=len(config.seq_lens) * len(config.batch_sizes), desc="bench", unit="point", file=sys.stderr) as bar:
+        for item in bench.run(pair, config):
+            if isinstance(item, bench.Progress):
+                bar.n = item.done  # points finished so far
+                bar.set_postfix_str(item.label)
+            else:
+                rows.append(item)
+        bar.n = bar.total
+        bar.refresh()
+    result = bench.result_dict(config, rows, str(pair.bert.device))
+    if args.csv:
+        import pandas as pd
+
+        _write(args.csv, lambda path: pd.DataFrame(result["rows"]).to_csv(path, index=False))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_sweep(rows, result)
     return EXIT_OK
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from . import evaluate
+    from .evaluate import core as evaluate
 
     measure.configure_threads(args.threads)
-    try:
-        data = evaluate.load_labelled_file(args.data)
-    except InputError as err:
-        raise CliError(str(err), EXIT_INPUT) from err
+    data = evaluate.load_labelled_file(args.data)
     pair = load_pair("sentiment", args.bert, args.distilbert)
-    try:
-        result = evaluate.evaluate(pair, data, batch_size=args.batch_size)
-    except InputError as err:
-        raise CliError(str(err), EXIT_INPUT) from err
+    result = evaluate.evaluate(pair, data, batch_size=args.batch_size)
     if args.json:
         print(json.dumps(result.to_dict()))
         return EXIT_OK
     print(f"{data.name}: {len(data)} examples")
-    for side, model in (("BERT", result.bert), ("DistilBERT", result.distilbert)):
+    for side, model in (("bert", result.bert), ("distilbert", result.distilbert)):
         low, high = model.ci95
         print(
-            f"{side:<11} accuracy {model.accuracy:.1%} (95% CI {low:.1%}-{high:.1%}), "
+            f"{TITLES[side]:<11} accuracy {model.accuracy:.1%} (95% CI {low:.1%}-{high:.1%}), "
             f"{model.examples_per_second:.1f} examples/s, confusion {model.confusion()}"
         )
     print(f"retention {result.retention:.1%}, agreement {result.agreement:.1%}")
@@ -438,19 +353,27 @@ def run_prefetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+COMMANDS = {
+    "compare": run_compare,
+    "attention": run_attention,
+    "distill": run_distill,
+    "bench": run_bench,
+    "evaluate": run_evaluate,
+    "prefetch": run_prefetch,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure is one line on stderr and an exit code, never a traceback."""
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
-    handlers = {
-        "compare": run_compare,
-        "attention": run_attention,
-        "distill": run_distill,
-        "bench": run_bench,
-        "evaluate": run_evaluate,
-        "prefetch": run_prefetch,
-    }
     try:
-        return handlers[args.command](args)
+        return COMMANDS[args.command](args)
+    except InputError as err:
+        code, message = EXIT_INPUT, str(err)
+    except loading.LoadError as err:
+        code, message = EXIT_LOAD, str(err)
     except CliError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.code
+        code, message = err.code, str(err)
+    print(f"error: {message}", file=sys.stderr)
+    return code

@@ -12,11 +12,31 @@ MAX_CHARS = 10_000  # refused before tokenising: keeps a pasted book from tying 
 MAX_TOKENS = 512  # the position-embedding limit of both models
 MAX_MASKS = 5  # each mask adds a bar chart; more stops being readable
 MASK = "[MASK]"
+# Every upload and pasted corpus (distillation text, labelled sets); the server refuses larger
+# uploads before our code runs, and the messages and labels quote the same number.
+MAX_UPLOAD_BYTES = 2 * 2**20
+UPLOAD_LIMIT_TEXT = f"{MAX_UPLOAD_BYTES // 2**20} MiB"
 _MASK_PATTERN = re.compile(re.escape(MASK), re.IGNORECASE)
 
 
 class InputError(ValueError):
     """The input cannot be run; str(error) is a one-line message for the user."""
+
+
+def check_upload_size(size: int) -> None:
+    """Refuse a file of `size` bytes past the upload limit, saying both numbers."""
+    if size > MAX_UPLOAD_BYTES:
+        raise InputError(f"The file is {size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes ({UPLOAD_LIMIT_TEXT}).")
+
+
+def tensors_on(encoded, device: torch.device) -> dict[str, torch.Tensor | None]:
+    """A tokenizer output's input_ids, attention_mask and token_type_ids (None for DistilBERT) on `device`."""
+    token_type_ids = encoded.get("token_type_ids")
+    return {
+        "input_ids": encoded["input_ids"].to(device),
+        "attention_mask": encoded["attention_mask"].to(device),
+        "token_type_ids": token_type_ids.to(device) if token_type_ids is not None else None,
+    }
 
 
 def model_inputs(
@@ -47,14 +67,17 @@ class PreparedInput:
         return self.input_ids.shape[1]
 
 
-def check_text(text: object, task: str) -> str:
-    """Refuse what cannot be run at all, before any tokenising. Returns the stripped text."""
+def check_text(text: object, task: str, require_mask: bool = True) -> str:
+    """Refuse what cannot be run at all, before any tokenising. Returns the stripped text.
+
+    Fill-mask needs a [MASK] unless `require_mask` is False (attention maps are worth showing for
+    any text)."""
     if text is None or not isinstance(text, str) or not text.strip():
         raise InputError("Please enter some text.")
     if len(text) > MAX_CHARS:
         raise InputError(f"The text has {len(text):,} characters; the limit is {MAX_CHARS:,}. Please shorten it.")
     text = text.strip()
-    if task == "fill-mask":
+    if task == "fill-mask" and require_mask:
         masks = len(_MASK_PATTERN.findall(text))
         if masks == 0:
             raise InputError(
@@ -65,9 +88,14 @@ def check_text(text: object, task: str) -> str:
     return text
 
 
-def prepare(text: str, task: str, tokenizer: PreTrainedTokenizerBase, device: torch.device) -> PreparedInput:
-    """Tokenise for one model, truncating to MAX_TOKENS and saying what was cut."""
-    text = check_text(text, task)
+def prepare(
+    text: str, task: str, tokenizer: PreTrainedTokenizerBase, device: torch.device, require_mask: bool = True
+) -> PreparedInput:
+    """Tokenise for one model, truncating to MAX_TOKENS and saying what was cut.
+
+    For fill-mask any [MASK] (in any case) is spelled as the tokenizer's mask token; with
+    `require_mask` False the text need not have one and no mask positions are looked for."""
+    text = check_text(text, task, require_mask)
     if task == "fill-mask":
         # Users type [MASK] in any case; each tokenizer has its own spelling of the mask token.
         text = _MASK_PATTERN.sub(lambda _: tokenizer.mask_token, text)
@@ -79,7 +107,7 @@ def prepare(text: str, task: str, tokenizer: PreTrainedTokenizerBase, device: to
         notices.append(f"The text is {full_len} tokens long; only the first {kept_len} were used.")
 
     positions: list[int] = []
-    if task == "fill-mask":
+    if task == "fill-mask" and require_mask:
         mask_id = tokenizer.mask_token_id
         positions = (kept["input_ids"][0] == mask_id).nonzero().flatten().tolist()
         total = int((full["input_ids"][0] == mask_id).sum())
@@ -89,11 +117,8 @@ def prepare(text: str, task: str, tokenizer: PreTrainedTokenizerBase, device: to
             lost = total - len(positions)
             notices.append(f"{lost} of {total} {MASK} tokens fell after the {MAX_TOKENS}-token limit and were dropped.")
 
-    token_type_ids = kept.get("token_type_ids")
     return PreparedInput(
-        input_ids=kept["input_ids"].to(device),
-        attention_mask=kept["attention_mask"].to(device),
-        token_type_ids=token_type_ids.to(device) if token_type_ids is not None else None,
+        **tensors_on(kept, device),
         mask_positions=positions,
         notices=notices,
     )

@@ -69,10 +69,6 @@ class LoadedModel:
         config = self.model.config
         return getattr(config, "num_hidden_layers", None) or config.n_layers
 
-    def describe(self) -> str:
-        where = {"hub": "Hugging Face hub", "local": "local folder", "twin": "untrained twin"}[self.source]
-        return f"{self.name} ({where})"
-
 
 def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
@@ -194,7 +190,11 @@ class ModelStore:
         self._pairs: dict[str, Pair] = {}
         self._locks = {task: threading.Lock() for task in registry.TASKS}
 
-    def pair(self, task: str) -> Pair:
+    def pair(self, task: str, student: LoadedModel | None = None) -> Pair:
+        """The task's pair; with `student` (a visitor's distilled model), that student stands in as
+        the DistilBERT side of fill-mask."""
+        if student is not None and task == "fill-mask":
+            return Pair(task, self.pair(task).bert, student)
         with self._locks[task]:
             if task not in self._pairs:
                 loaded = {

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .inputs import MAX_CHARS, InputError, model_inputs
+from .inputs import MAX_CHARS, InputError, model_inputs, tensors_on
 from .loading import LoadedModel
 
 MAX_QUESTION_CHARS = 1000  # refused before tokenising; a question is a sentence, not a document
@@ -115,11 +115,8 @@ def prepare_qa(question: str, context: str, tokenizer: PreTrainedTokenizerBase, 
             f"{len(context):,} characters only."
         )
 
-    token_type_ids = encoded.get("token_type_ids")
     return QAPrepared(
-        input_ids=encoded["input_ids"].to(device),
-        attention_mask=encoded["attention_mask"].to(device),
-        token_type_ids=token_type_ids.to(device) if token_type_ids is not None else None,
+        **tensors_on(encoded, device),
         context_start=context_start,
         context_end=context_end,
         offsets=offsets,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from .inputs import InputError
+
 SIDES = ("bert", "distilbert")
 
 
@@ -62,6 +64,13 @@ _COMMON_LABELS = {
     "pos": "positive",
     "label_1": "positive",
 }
+
+
+def check_task(task: object) -> str:
+    """A task name a visitor or an API caller sent, refused with a one-line message if unknown."""
+    if task not in TASKS:
+        raise InputError(f"Unknown task; choose one of: {', '.join(TASKS)}.")
+    return task
 
 
 def env_var(task: str, side: str) -> str:

@@ -2,7 +2,7 @@
 
 When the hub is unreachable and nothing is cached, the app still starts on these. Latency,
 memory and attention mechanics are those of the real models; predictions are meaningless.
-The configs are the hub's own config.json files, shipped in assets/twins/; the tokenizer is a
+The configs are the hub's own config.json files, shipped in the package's assets/twins/; the tokenizer is a
 WordPiece vocabulary learned from the shipped corpus and laid out like bert-base-uncased's
 (same special-token ids, padded with [unusedN] entries to the config's vocab_size).
 """
@@ -10,25 +10,22 @@ WordPiece vocabulary learned from the shipped corpus and laid out like bert-base
 from __future__ import annotations
 
 import functools
-import json
 import string
 from collections import Counter
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 import torch
 import transformers
 from tokenizers import normalizers, pre_tokenizers
 from transformers import AutoConfig, BertTokenizerFast, DistilBertTokenizerFast, PreTrainedModel
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-TWIN_CONFIGS = ASSETS / "twins"
-EXAMPLES = ASSETS / "examples.json"
-CORPUS = ASSETS / "corpus" / "toy_corpus.txt"  # the twin tokenizer learns its vocabulary here
+from . import resources
+
 TWIN_SEED = 0  # fixed so a twin gives the same answer on every start
 
 
-def twin_config_dir(checkpoint: str) -> Path:
-    return TWIN_CONFIGS / checkpoint.replace("/", "__")
+def twin_config_dir(checkpoint: str) -> Traversable:
+    return resources.TWIN_CONFIGS / checkpoint.replace("/", "__")
 
 
 def has_twin(checkpoint: str) -> bool:
@@ -51,8 +48,8 @@ def twin_vocab(vocab_size: int = 30522, learned_size: int = 8000, lowercase: boo
     """
     normalizer = normalizers.BertNormalizer(lowercase=lowercase)
     splitter = pre_tokenizers.BertPreTokenizer()
-    lines = CORPUS.read_text("utf-8").splitlines()
-    for examples in json.loads(EXAMPLES.read_text("utf-8")).values():
+    lines = resources.toy_corpus()  # the twin tokenizer learns its vocabulary here
+    for examples in resources.examples().values():
         for example in examples:  # a text, or [question, context] for question answering
             lines += example if isinstance(example, list) else [example]
     counts: Counter[str] = Counter()

@@ -2,7 +2,7 @@
 
 from gradio_client import Client
 
-from distilbert_demo import compare
+from distilbert_demo.compare import core as compare
 
 
 def test_compare_endpoint(launched_app, tiny_store):
@@ -11,7 +11,8 @@ def test_compare_endpoint(launched_app, tiny_store):
     notice, verdict, *_, raw = outputs
     assert notice == ""
     assert verdict.startswith("### DistilBERT: ")
-    direct = compare.compare(tiny_store.pair("fill-mask"), "The [MASK] is in the house.", top_k=3, repeats=1).to_dict()
+    pair = tiny_store.pair("fill-mask")
+    direct = compare.compare_pair(pair, "The [MASK] is in the house.", top_k=3, repeats=1).to_dict()
     for side in ("bert", "distilbert"):
         assert raw["models"][side]["predictions"] == direct["models"][side]["predictions"]
         assert raw["models"][side]["params"] == direct["models"][side]["params"]

@@ -74,7 +74,7 @@ def test_sentiment_example_click(page):
 
 def _click_cell(page, selector, layer, head):
     """Click the centre of (layer, head) in a model view image, scaled to its drawn size."""
-    from distilbert_demo.attention_plots import CELL, GAP, MARGIN
+    from distilbert_demo.attention.figures import CELL, GAP, MARGIN
 
     image = page.locator(f"{selector} img")
     box = image.bounding_box()
@@ -138,7 +138,7 @@ def test_distill_tab_curve_grows_then_student_is_used(page):
 def test_closing_the_tab_ends_a_running_distillation(browser, launched_app):
     import time
 
-    from distilbert_demo import ui_distill
+    from distilbert_demo.distill import tab as ui_distill
 
     tab = browser.new_page()
     tab.goto(launched_app)

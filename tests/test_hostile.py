@@ -9,7 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from distilbert_demo import corpus, evaluate, student, ui, views
+from distilbert_demo import markup
+from distilbert_demo.attention.tab import attention_handlers
+from distilbert_demo.compare.tab import compare_handler
+from distilbert_demo.distill import corpus, student
+from distilbert_demo.evaluate import core as evaluate
 from distilbert_demo.inputs import InputError
 
 FRAGMENTS = [
@@ -70,8 +74,8 @@ def one_line_message(raw: dict) -> None:
 @pytest.fixture(scope="module")
 def handlers(tiny_store):
     return {
-        "compare": ui.compare_handler(tiny_store),
-        "attention": ui.attention_handlers(tiny_store)[0],
+        "compare": compare_handler(tiny_store),
+        "attention": attention_handlers(tiny_store)[0],
     }
 
 
@@ -123,5 +127,5 @@ def test_distill_settings_never_raise_anything_else(text):
 @PROFILE
 @given(text=HOSTILE_TEXT)
 def test_escaped_text_never_contains_markup(text):
-    escaped = views.esc(text)
+    escaped = markup.esc(text)
     assert "<" not in escaped and ">" not in escaped

@@ -14,7 +14,11 @@ from pathlib import Path
 import numpy as np
 from gradio_client import Client
 
-from distilbert_demo import compare, distill_session, ui, ui_distill
+from distilbert_demo import ui
+from distilbert_demo.compare import core as compare
+from distilbert_demo.compare.tab import compare_handler
+from distilbert_demo.distill import core as distill_session
+from distilbert_demo.distill import tab as ui_distill
 
 USERS = int(os.environ.get("LOAD_USERS", "16"))
 REQUESTS_PER_USER = int(os.environ.get("LOAD_REQUESTS", "5"))
@@ -29,7 +33,7 @@ REQUESTS = [
 
 
 def rss_mib() -> float:
-    with open("/proc/self/status") as status:
+    with Path("/proc/self/status").open() as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
@@ -46,7 +50,7 @@ def _report(key: str, value: dict) -> None:
 
 def test_many_visitors_get_the_answers_they_would_get_alone(launched_app, tiny_store):
     alone = {
-        (task, text): compare.compare(tiny_store.pair(task), text, top_k=3, repeats=1).to_dict()
+        (task, text): compare.compare_pair(tiny_store.pair(task), text, top_k=3, repeats=1).to_dict()
         for task, text in REQUESTS
     }
     sweep_done = threading.Event()
@@ -117,7 +121,7 @@ def test_a_full_queue_says_busy(tiny_store):
 
 
 def test_no_leak_over_300_comparisons(tiny_store):
-    run = ui.compare_handler(tiny_store)
+    run = compare_handler(tiny_store)
     for i in range(20):
         run(*REQUESTS[i % len(REQUESTS)], 3, 1)
     after_20 = rss_mib()
@@ -132,7 +136,7 @@ def test_a_stopped_distillation_gives_its_memory_back(tiny_store):
     """A teacher with a full-size vocabulary: the run's student and Adam state are ~100 MiB."""
     from transformers import BertConfig, BertForMaskedLM
 
-    from distilbert_demo.distill import DistillConfig
+    from distilbert_demo.distill.recipe import DistillConfig
     from distilbert_demo.loading import LoadedModel
     from distilbert_demo.twins import twin_tokenizer
 

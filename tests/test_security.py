@@ -87,7 +87,7 @@ def test_a_pickled_checkpoint_cannot_run_code(tiny_models, tmp_path):
     shutil.copytree(tiny_models["fill-mask-bert"], folder)
     (folder / "model.safetensors").unlink()
     marker = tmp_path / "pwned"
-    with open(folder / "pytorch_model.bin", "wb") as f:
+    with (folder / "pytorch_model.bin").open("wb") as f:
         pickle.dump({"bert.embeddings.word_embeddings.weight": _RunsCode(marker)}, f)
     with pytest.raises(loading.LoadError):
         loading.load_model("fill-mask", "bert", str(folder), allow_twin=False)

@@ -1,0 +1,168 @@
+"""The Attention tab: layout and wiring only (extraction is attention/core.py, the kept state
+attention/session.py, the drawing attention/figures.py, the text attention/views.py)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from .. import registry, resources
+from ..inputs import InputError
+from ..loading import LoadedModel, ModelStore
+from ..markup import notices
+from ..tabs import MODEL_QUEUE, error_markdown, guarded
+from . import core, figures, session, views
+
+
+def table(frame):
+    """Floats as 4 significant digits, so the table shows 0.0134, not 0.013399999."""
+    return frame.apply(lambda col: col.map("{:.4g}".format) if col.dtype.kind == "f" else col)
+
+
+def _failed(message: str):
+    return (None, error_markdown(message), *[None] * 9, {"error": message})
+
+
+def attention_handlers(store: ModelStore):
+    """Handlers of the Attention tab. Only `analyse` runs the models; the rest redraw from state."""
+
+    @guarded("extracting attention", _failed)
+    def analyse(task: str, text: str, layer_map: str, student: LoadedModel | None = None):
+        """(task, text, layer map) -> state, message, every figure, the best-match table, JSON."""
+        state = session.analyse(store.pair(registry.check_task(task), student), text, layer_map)
+        pick_d = (0, 0)
+        pick_b = (state.layer_map[0], 0)
+        fig_b, fig_d = figures.head_figures(state, *pick_b, *pick_d)
+        view_b, view_d = figures.model_views(state, pick_b, pick_d)
+        csv_path = Path(tempfile.mkdtemp(prefix="attention-")) / "attention_summaries.csv"
+        csv_path.write_bytes(session.summaries_csv(state))
+        return (
+            state,
+            notices(state.notices),
+            views.alignment_markdown(state, 0),
+            fig_b,
+            fig_d,
+            view_b,
+            view_d,
+            figures.summaries_figure(state.summaries, state.layer_map),
+            str(csv_path),
+            None if state.divergence is None else figures.divergence_figure(state.divergence, state.layer_map),
+            table(session.best_matches(state)),
+            session.to_json(state),
+        )
+
+    def redraw(state, bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold):
+        if state is None:
+            return (gr.skip(),) * 5
+        heads = figures.head_figures(state, bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold)
+        grids = figures.model_views(state, (bert_layer, bert_head), (distil_layer, distil_head))
+        return (*heads, *grids, views.alignment_markdown(state, distil_layer))
+
+    def follow_layer(state, distil_layer):
+        """Moving the DistilBERT layer moves BERT to the layer it was initialised from."""
+        if state is None:
+            return gr.skip()
+        return state.layer_map[state.pick("distilbert", distil_layer, 0)[0]]
+
+    def select_head(side: str):
+        def on_select(state, event: gr.SelectData):
+            maps = None if state is None else state.sides()[side]
+            cell = None if maps is None else figures.cell_at(*event.index, maps.layers, maps.heads)
+            return (gr.skip(), gr.skip()) if cell is None else cell
+
+        return on_select
+
+    def relink(state, layer_map: str):
+        if state is None:
+            return (gr.skip(),) * 5
+        try:
+            state = session.with_layer_map(state, layer_map)
+        except InputError as err:
+            return (gr.skip(), error_markdown(str(err)), gr.skip(), gr.skip(), gr.skip())
+        div = None if state.divergence is None else figures.divergence_figure(state.divergence, state.layer_map)
+        return (
+            state,
+            notices(state.notices),
+            figures.summaries_figure(state.summaries, state.layer_map),
+            div,
+            table(session.best_matches(state)),
+        )
+
+    return analyse, redraw, follow_layer, select_head, relink
+
+
+def attention_tab(store: ModelStore, student_state: gr.State) -> None:
+    bert_config, distil_config = store.config("fill-mask", "bert"), store.config("fill-mask", "distilbert")
+    teacher_layers, student_layers = bert_config.num_hidden_layers, distil_config.n_layers
+    heads = bert_config.num_attention_heads
+    analyse, redraw, follow_layer, select_head, relink = attention_handlers(store)
+
+    state = gr.State(None)
+    with gr.Row():
+        task = gr.Radio(list(registry.TASKS), value="fill-mask", label="Model pair", scale=1)
+        layer_map = gr.Textbox(
+            label="Layer map (BERT layer for each DistilBERT layer)",
+            placeholder=", ".join(map(str, core.default_layer_map(teacher_layers, student_layers))),
+            info="Empty: the DistilBERT paper's initialisation. Press Enter to re-align without re-running.",
+            scale=2,
+            elem_id="layer-map",
+        )
+    text = gr.Textbox(label="Text", value=resources.examples()["fill-mask"][0], lines=2, elem_id="attention-text")
+    run = gr.Button("Show attention", variant="primary", elem_id="attention-run")
+    notice = gr.Markdown(elem_id="attention-notice")
+    alignment = gr.Markdown(elem_id="alignment")
+    with gr.Row():
+        distil_layer = gr.Slider(
+            0, student_layers - 1, value=0, step=1, label="DistilBERT layer", elem_id="distil-layer"
+        )
+        distil_head = gr.Slider(0, heads - 1, value=0, step=1, label="DistilBERT head", elem_id="distil-head")
+        bert_layer = gr.Slider(0, teacher_layers - 1, value=0, step=1, label="BERT layer", elem_id="bert-layer")
+        bert_head = gr.Slider(0, heads - 1, value=0, step=1, label="BERT head", elem_id="bert-head")
+    with gr.Row():
+        hide_special = gr.Checkbox(label="Hide [CLS] / [SEP]", value=False)
+        threshold = gr.Slider(0, 1, value=0, step=0.05, label="Hide weights below")
+    with gr.Row(equal_height=False):
+        bert_map = gr.Plot(label="BERT head", elem_id="bert-head-map")
+        distil_map = gr.Plot(label="DistilBERT head", elem_id="distil-head-map")
+    gr.Markdown("**Model view**: every layer (rows) × head (columns); click a head to select it.")
+    with gr.Row(equal_height=False):
+        bert_view = gr.Image(label="BERT: all heads", interactive=False, elem_id="bert-model-view", format="png")
+        distil_view = gr.Image(
+            label="DistilBERT: all heads", interactive=False, elem_id="distil-model-view", format="png"
+        )
+    summaries = gr.Plot(label="Per-layer summaries", elem_id="attention-summaries")
+    csv_file = gr.File(label="Summaries (CSV)", elem_id="attention-csv")
+    divergence = gr.Plot(label="Head similarity", elem_id="head-divergence")
+    best = gr.Dataframe(label="Best BERT match of each DistilBERT head", elem_id="best-matches", max_height=300)
+    with gr.Accordion("Raw result (JSON)", open=False):
+        raw = gr.JSON(label="Attention result")
+
+    sliders = [bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold]
+    drawn = [bert_map, distil_map, bert_view, distil_view, alignment]
+    analysed = [state, notice, alignment, bert_map, distil_map, bert_view, distil_view, summaries, csv_file]
+    run.click(
+        analyse,
+        inputs=[task, text, layer_map, student_state],
+        outputs=[*analysed, divergence, best, raw],
+        api_name="attention",
+        concurrency_limit=1,
+        concurrency_id=MODEL_QUEUE,
+    ).then(lambda: (0, 0), outputs=[distil_layer, distil_head], api_visibility="private")
+    for control in sliders:
+        control.change(
+            redraw, inputs=[state, *sliders], outputs=drawn, trigger_mode="always_last", api_visibility="private"
+        )
+    distil_layer.change(follow_layer, inputs=[state, distil_layer], outputs=bert_layer, api_visibility="private")
+    distil_head.change(lambda head: head, inputs=distil_head, outputs=bert_head, api_visibility="private")
+    bert_view.select(select_head("bert"), inputs=state, outputs=[bert_layer, bert_head], api_visibility="private")
+    distil_view.select(
+        select_head("distilbert"), inputs=state, outputs=[distil_layer, distil_head], api_visibility="private"
+    )
+    layer_map.submit(
+        relink,
+        inputs=[state, layer_map],
+        outputs=[state, notice, summaries, divergence, best],
+        api_visibility="private",
+    )

@@ -1,0 +1,269 @@
+"""The benchmark sweep: latency and memory of both models over sequence lengths, batch sizes
+and precisions, measured the way the comparison measures one point.
+
+Each point feeds both models the same batch of real text cut to exactly `seq_len` tokens
+(one [MASK] in the middle of each sequence for fill-mask), runs the production path (encoder,
+then the vocabulary projection at the mask only), warms up, then times `repeats` runs of each
+model interleaved run by run. For fill-mask the same texts also go through
+`transformers.pipeline("fill-mask")`, the baseline the app's path is compared with.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+
+import torch
+from transformers import pipeline
+
+from .. import measure, predict, registry, resources
+from ..inputs import InputError
+from ..loading import LoadedModel, Pair
+from ..settings import setting
+
+SEQ_LENS = (8, 16, 32, 64, 128, 256, 512)
+BATCH_SIZES = (1, 2, 4, 8, 16, 32)
+PRECISIONS = ("fp32", "int8", "bf16")
+MAX_SEQ_LEN, MAX_BATCH, MAX_REPEATS = 512, 64, 100
+WARMUP = 2  # untimed runs per model before each point's timed runs
+PAPER_CPU_SPEEDUP = 1.63  # DistilBERT paper, CPU inference, batch 1
+LAYER_BOUND = 2.0  # 12 vs 6 layers: the encoder cannot get more than ~2x faster
+
+
+@dataclass
+class BenchSettings:
+    """A sweep's settings; the CLI flags and the Benchmark tab's controls are derived from these fields.
+    The CLI sweeps the whole surface by default; the page starts with a quick part of it."""
+
+    task: str = setting("fill-mask", "which pair to measure", label="Model pair", choices=tuple(registry.TASKS))
+    precision: str = setting("fp32", "weights and arithmetic", label="Precision", choices=PRECISIONS)
+    repeats: int = setting(
+        10, "timed runs per model and point", label="Timed runs per model and point", minimum=1, maximum=MAX_REPEATS,
+        step=1,
+    )  # fmt: skip
+    seq_lens: list[int] = setting(
+        list(SEQ_LENS), "sequence lengths (tokens)", label="Sequence lengths (tokens)", choices=SEQ_LENS,
+        page_default=[16, 64, 128],
+    )  # fmt: skip
+    batch_sizes: list[int] = setting(
+        [1, 8], "batch sizes", label="Batch sizes", choices=BATCH_SIZES, page_default=[1]
+    )
+    baseline: bool = setting(
+        True, "skip transformers.pipeline (fill-mask)", label="Also time transformers.pipeline (fill-mask, fp32)",
+        flag="--no-baseline",
+    )  # fmt: skip
+
+
+@dataclass
+class BenchRow:
+    model: str  # "bert", "distilbert", "bert (pipeline)", "distilbert (pipeline)"
+    seq_len: int
+    batch_size: int
+    precision: str
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+    peak_memory_mb: float
+    runs: int
+
+    @property
+    def sequences_per_s(self) -> float:
+        return self.batch_size / (self.median_ms / 1000)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "sequences_per_s": round(self.sequences_per_s, 3)}
+
+
+def precision_supported(precision: str, device: torch.device) -> tuple[bool, str]:
+    """Whether this device can run `precision`, and if not, why (shown to the user)."""
+    if precision == "fp32":
+        return True, ""
+    if precision == "int8":
+        if device.type != "cpu":
+            return False, "int8 dynamic quantisation runs on the CPU only"
+        if "x86" not in torch.backends.quantized.supported_engines and "fbgemm" not in (
+            torch.backends.quantized.supported_engines
+        ):
+            return False, "this PyTorch build has no x86 quantised kernels"
+        return True, ""
+    if precision == "bf16":
+        if device.type == "cuda":
+            return (torch.cuda.is_bf16_supported(), "this GPU has no bf16 support")
+        return True, ""  # always runs on CPU; fast only with bf16 units (see distill.bf16_is_fast)
+    return False, f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}"
+
+
+def with_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
+    """A copy of `model` in `precision` (the loaded fp32 model is never changed)."""
+    if precision == "fp32":
+        return model
+    if precision == "bf16":
+        return copy.deepcopy(model).to(torch.bfloat16)
+    with warnings.catch_warnings():
+        # torch.ao's eager dynamic quantisation is deprecated in favour of torchao, but it is
+        # the method PyTorch's own BERT tutorial uses and needs no extra dependency.
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def ids_of_length(tokenizer, seq_len: int, with_mask: bool) -> list[int]:
+    """Token ids of real corpus text, exactly `seq_len - 2` of them ([CLS] and [SEP] come on top).
+
+    Built from ids, not text: decoding and re-encoding WordPiece ids can merge pieces.
+    """
+    if seq_len < 3:
+        raise InputError("sequence lengths must be at least 3 tokens ([CLS], one token, [SEP]).")
+    words = itertools.cycle(" ".join(resources.toy_corpus()).split())
+    ids: list[int] = []
+    while len(ids) < seq_len - 2:
+        ids += tokenizer(next(words), add_special_tokens=False)["input_ids"]
+    ids = ids[: seq_len - 2]
+    if with_mask:
+        ids[len(ids) // 2] = tokenizer.mask_token_id
+    return ids
+
+
+def batch_inputs(loaded: LoadedModel, ids: list[int], batch_size: int) -> dict[str, torch.Tensor]:
+    tok = loaded.tokenizer
+    row = [tok.cls_token_id, *ids, tok.sep_token_id]
+    input_ids = torch.tensor([row] * batch_size, device=loaded.device)  # (B, T)
+    inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+    if "token_type_ids" in tok.model_input_names:
+        inputs["token_type_ids"] = torch.zeros_like(input_ids)
+    return inputs
+
+
+def production_run(model, inputs: dict, task: str, mask_index: int) -> Callable[[], torch.Tensor]:
+    """The app's path for a batch: the head only at the mask for fill-mask, the classifier otherwise."""
+    if task == "fill-mask" and predict.has_split_head(model):
+
+        def run():
+            hidden = predict.encode(model, inputs)  # (B, T, H)
+            return predict.mlm_head(model, hidden[:, mask_index])  # (B, V)
+
+        return run
+    return lambda: model(**inputs)[0]  # sentiment logits; for question answering, the start logits
+
+
+def _pipeline_run(loaded: LoadedModel, model, ids: list[int], batch_size: int) -> Callable[[], object]:
+    """The pipeline on the decoded text (its own tokenising may shift the length by a token or two)."""
+    fill_mask = pipeline("fill-mask", model=model, tokenizer=loaded.tokenizer, device=loaded.device, top_k=5)
+    text = loaded.tokenizer.decode(ids)
+    texts = [text] * batch_size
+    return lambda: fill_mask(texts, batch_size=batch_size)
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    label: str
+
+
+def sweep(
+    pair: Pair,
+    seq_lens: list[int],
+    batch_sizes: list[int],
+    precision: str = "fp32",
+    repeats: int = 10,
+    warmup: int = WARMUP,
+    baseline: bool = True,
+    stop: threading.Event | None = None,
+) -> Iterator[Progress | BenchRow]:
+    """Yield a Progress before each point and a BenchRow for each measurement, smallest first."""
+    device = pair.bert.device
+    supported, why = precision_supported(precision, device)
+    if not supported:
+        raise InputError(f"{precision} is not available here: {why}.")
+    if not seq_lens or not batch_sizes:
+        raise InputError("choose at least one sequence length and one batch size.")
+    if max(seq_lens) > MAX_SEQ_LEN or min(seq_lens) < 3:
+        raise InputError(f"sequence lengths must be between 3 and {MAX_SEQ_LEN} tokens.")
+    if min(batch_sizes) < 1 or max(batch_sizes) > MAX_BATCH:
+        raise InputError(f"batch sizes must be between 1 and {MAX_BATCH}.")
+    if not 1 <= repeats <= MAX_REPEATS:
+        raise InputError(f"repeats must be between 1 and {MAX_REPEATS}.")
+    models = {
+        side: with_precision(m.model, precision) for side, m in (("bert", pair.bert), ("distilbert", pair.distilbert))
+    }
+    with_baseline = baseline and pair.task == "fill-mask" and precision == "fp32"
+    points = [(t, b) for b in sorted(batch_sizes) for t in sorted(seq_lens)]
+    for index, (seq_len, batch_size) in enumerate(points):
+        if stop is not None and stop.is_set():
+            return
+        yield Progress(index, len(points), f"{seq_len} tokens x batch {batch_size}")
+        runs = {}
+        for side, loaded in (("bert", pair.bert), ("distilbert", pair.distilbert)):
+            # Each model's own tokenizer (the QA pair's differ: cased vs uncased), same length.
+            ids = ids_of_length(loaded.tokenizer, seq_len, with_mask=pair.task == "fill-mask")
+            inputs = batch_inputs(loaded, ids, batch_size)
+            runs[side] = production_run(models[side], inputs, pair.task, mask_index=1 + len(ids) // 2)
+            if with_baseline:
+                runs[f"{side} (pipeline)"] = _pipeline_run(loaded, models[side], ids, batch_size)
+        stats = measure.time_interleaved(runs, repeats=repeats, warmup=warmup, device=device)
+        for name, run in runs.items():
+            samples = stats[name]
+            yield BenchRow(
+                model=name,
+                seq_len=seq_len,
+                batch_size=batch_size,
+                precision=precision,
+                median_ms=samples.median_ms,
+                p10_ms=samples.p10_ms,
+                p90_ms=samples.p90_ms,
+                peak_memory_mb=measure.peak_forward_bytes(run, device) / measure.MIB,
+                runs=samples.runs,
+            )
+
+
+def speedups(rows: list[BenchRow]) -> list[dict]:
+    """BERT median / DistilBERT median at every (seq_len, batch_size), app path."""
+    by_point: dict[tuple[int, int], dict[str, float]] = {}
+    for row in rows:
+        by_point.setdefault((row.seq_len, row.batch_size), {})[row.model] = row.median_ms
+    return [
+        {"seq_len": t, "batch_size": b, "speedup": round(m["bert"] / m["distilbert"], 4)}
+        for (t, b), m in sorted(by_point.items())
+        if "bert" in m and "distilbert" in m
+    ]
+
+
+def reading(rows: list[BenchRow]) -> str:
+    """One sentence that reads the result, anchored to the paper's 1.63x."""
+    table = speedups(rows)
+    if not table:
+        return ""
+    # The point nearest the paper's setting: batch 1, a sentence-length input (~128 tokens).
+    anchor = min(table, key=lambda r: (r["batch_size"] != 1, abs(r["seq_len"] - 128)))
+    spread = [r["speedup"] for r in table]
+    return (
+        f"At {anchor['seq_len']} tokens, batch {anchor['batch_size']}: {anchor['speedup']:.2f}x "
+        f"(paper {PAPER_CPU_SPEEDUP}x on CPU); across the sweep {min(spread):.2f}x to {max(spread):.2f}x "
+        f"(halving the layers bounds the encoder near {LAYER_BOUND:.0f}x)."
+    )
+
+
+def result_dict(settings: BenchSettings, rows: list[BenchRow], device: str, stopped: bool = False) -> dict:
+    """What the CLI's --json and the API return for a sweep."""
+    return {
+        "task": settings.task,
+        "device": device,
+        "threads": torch.get_num_threads(),
+        "precision": settings.precision,
+        "rows": [row.to_dict() for row in rows],
+        "speedup": speedups(rows),
+        "reading": reading(rows),
+        "stopped": stopped,
+    }
+
+
+def run(pair: Pair, settings: BenchSettings, stop: threading.Event | None = None) -> Iterator[Progress | BenchRow]:
+    """The sweep `settings` describe, on `pair` (the CLI and the tab both run it this way)."""
+    return sweep(
+        pair, settings.seq_lens, settings.batch_sizes, settings.precision, settings.repeats, baseline=settings.baseline,
+        stop=stop,
+    )  # fmt: skip

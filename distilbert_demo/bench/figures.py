@@ -1,0 +1,108 @@
+"""Benchmark figures from sweep rows: pure functions, no models, no Gradio."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from ..palette import COLORS, TITLES
+from .core import LAYER_BOUND, PAPER_CPU_SPEEDUP, BenchRow, speedups
+
+_LAYOUT = {"height": 360, "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "template": "plotly_white"}
+
+
+def _style(model: str) -> tuple[str, dict]:
+    side = model.split(" ")[0]
+    dashed = "pipeline" in model
+    name = TITLES[side] + (" (pipeline)" if dashed else "")
+    return name, {"color": COLORS[side], "dash": "dash" if dashed else "solid"}
+
+
+def _series(rows: list[BenchRow], batch_size: int) -> dict[str, list[BenchRow]]:
+    series: dict[str, list[BenchRow]] = {}
+    for row in sorted(rows, key=lambda r: r.seq_len):
+        if row.batch_size == batch_size:
+            series.setdefault(row.model, []).append(row)
+    return series
+
+
+def latency_figure(rows: list[BenchRow], batch_size: int) -> go.Figure:
+    fig = go.Figure()
+    for model, points in _series(rows, batch_size).items():
+        name, line = _style(model)
+        fig.add_trace(
+            go.Scatter(
+                x=[r.seq_len for r in points],
+                y=[r.median_ms for r in points],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [r.p90_ms - r.median_ms for r in points],
+                    "arrayminus": [r.median_ms - r.p10_ms for r in points],
+                },
+                mode="lines+markers",
+                name=name,
+                line=line,
+            )
+        )
+    fig.update_xaxes(title="tokens", type="log", dtick=0.30103)  # ticks at powers of 2
+    fig.update_yaxes(title="ms (median, whiskers p10-p90)", type="log")
+    fig.update_layout(title=f"Latency vs length, batch {batch_size}", **_LAYOUT)
+    return fig
+
+
+def speedup_figure(rows: list[BenchRow]) -> go.Figure:
+    fig = go.Figure()
+    table = speedups(rows)
+    for batch_size in sorted({r["batch_size"] for r in table}):
+        points = [r for r in table if r["batch_size"] == batch_size]
+        fig.add_trace(
+            go.Scatter(
+                x=[r["seq_len"] for r in points],
+                y=[r["speedup"] for r in points],
+                mode="lines+markers",
+                name=f"batch {batch_size}",
+            )
+        )
+    fig.add_hline(y=PAPER_CPU_SPEEDUP, line_dash="dot", annotation_text=f"paper, CPU: {PAPER_CPU_SPEEDUP}x")
+    fig.add_hline(y=LAYER_BOUND, line_dash="dash", annotation_text="layer-count bound: 2x")
+    fig.update_xaxes(title="tokens", type="log", dtick=0.30103)
+    fig.update_yaxes(title="BERT / DistilBERT median", range=[0, 2.4])
+    fig.update_layout(title="DistilBERT speed-up vs length", **_LAYOUT)
+    return fig
+
+
+def _model_lines(fig: go.Figure, series: dict[str, list[BenchRow]], x: str, y: str) -> None:
+    """One line per model (pipeline baselines dashed), x and y read from the rows' attributes."""
+    for model, points in series.items():
+        name, line = _style(model)
+        fig.add_trace(
+            go.Scatter(
+                x=[getattr(r, x) for r in points],
+                y=[getattr(r, y) for r in points],
+                mode="lines+markers",
+                name=name,
+                line=line,
+            )
+        )
+
+
+def memory_figure(rows: list[BenchRow], batch_size: int) -> go.Figure:
+    fig = go.Figure()
+    _model_lines(fig, _series(rows, batch_size), "seq_len", "peak_memory_mb")
+    fig.update_xaxes(title="tokens", type="log", dtick=0.30103)
+    fig.update_yaxes(title="MiB on top of the weights")
+    fig.update_layout(title=f"Peak extra memory of one forward pass, batch {batch_size}", **_LAYOUT)
+    return fig
+
+
+def throughput_figure(rows: list[BenchRow], seq_len: int) -> go.Figure:
+    fig = go.Figure()
+    by_model: dict[str, list[BenchRow]] = {}
+    for row in sorted(rows, key=lambda r: r.batch_size):
+        if row.seq_len == seq_len:
+            by_model.setdefault(row.model, []).append(row)
+    _model_lines(fig, by_model, "batch_size", "sequences_per_s")
+    fig.update_xaxes(title="batch size", type="log", dtick=0.30103)
+    fig.update_yaxes(title="sequences per second")
+    fig.update_layout(title=f"Throughput vs batch size, {seq_len} tokens", **_LAYOUT)
+    return fig

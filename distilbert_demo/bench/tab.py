@@ -1,0 +1,116 @@
+"""The Benchmark tab: layout and wiring only (the sweep is bench/core.py, its charts bench/figures.py)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from .. import registry
+from ..loading import ModelStore
+from ..markup import esc
+from ..measure import MEMORY_METHOD
+from ..tabs import HEAVY_QUEUE, StopFlags, controls, error_markdown, guarded, run_and_stop, settings_from
+from . import core, figures
+
+ACTIVE_SWEEPS = StopFlags()
+FIELDS = ["task", "seq_lens", "batch_sizes", "precision", "repeats", "baseline"]  # the API's order
+
+
+def _figures(rows: list[core.BenchRow]):
+    batch = min((r.batch_size for r in rows), default=1)
+    longest = max((r.seq_len for r in rows), default=128)
+    seq_for_throughput = 128 if any(r.seq_len == 128 for r in rows) else longest
+    return (
+        figures.latency_figure(rows, batch),
+        figures.speedup_figure(rows),
+        figures.memory_figure(rows, batch),
+        figures.throughput_figure(rows, seq_for_throughput),
+    )
+
+
+def _table(rows: list[core.BenchRow]) -> pd.DataFrame:
+    frame = pd.DataFrame([r.to_dict() for r in rows])
+    return frame.round({"median_ms": 2, "p10_ms": 2, "p90_ms": 2, "peak_memory_mb": 3, "sequences_per_s": 2})
+
+
+def _failed(message: str):
+    return (error_markdown(message), *[None] * 6, {"error": message})
+
+
+def bench_handlers(store: ModelStore):
+    @guarded("measuring", _failed)
+    def run(request: gr.Request, progress=gr.Progress(), **values):  # noqa: B008 - Gradio injects these
+        """(the BenchSettings fields of FIELDS, by name) -> yields (message, latency, speed-up, memory,
+        throughput figures, table, CSV file, JSON)."""
+        settings = settings_from(core.BenchSettings, values)
+        rows: list[core.BenchRow] = []
+        session, stop = ACTIVE_SWEEPS.start(request)
+        try:
+            for item in core.run(store.pair(registry.check_task(settings.task)), settings, stop):
+                if isinstance(item, core.Progress):
+                    progress((item.done, item.total), desc=f"measuring {item.label}", unit="points")
+                    if rows:  # redraw once per finished point
+                        yield ("", *_figures(rows), _table(rows), None, gr.skip())
+                else:
+                    rows.append(item)
+        finally:
+            ACTIVE_SWEEPS.finish(session)
+        if not rows:
+            yield ("Stopped before the first point finished.", *[None] * 6, {"error": "stopped"})
+            return
+        csv_path = Path(tempfile.mkdtemp(prefix="bench-")) / "benchmark.csv"
+        _table(rows).to_csv(csv_path, index=False)
+        result = core.result_dict(settings, rows, str(store.device), stopped=stop.is_set())
+        note = " (stopped early)" if stop.is_set() else ""
+        message = (
+            f"### {esc(result['reading'])}{note}\n\n<small>{settings.precision}, {result['threads']} threads on "
+            f"{esc(result['device'])}; each point: {core.WARMUP} warm-up runs, then {settings.repeats} timed runs "
+            "per model, the models interleaved run by run; memory: "
+            f"{MEMORY_METHOD['cuda' if store.device.type == 'cuda' else 'cpu']}.</small>"
+        )
+        yield (message, *_figures(rows), _table(rows), str(csv_path), result)
+
+    def stop(request: gr.Request):
+        if not ACTIVE_SWEEPS.stop(request):
+            return "No sweep of yours is running."
+        return "Stopping after the current point…"
+
+    return run, stop
+
+
+def bench_tab(store: ModelStore) -> None:
+    run, stop = bench_handlers(store)
+    available = tuple(p for p in core.PRECISIONS if core.precision_supported(p, store.device)[0])
+    gr.Markdown(
+        "How the speed-up and the memory saving change with sequence length, batch size and precision. "
+        f"The paper's headline, {core.PAPER_CPU_SPEEDUP}x on CPU at batch 1, is one point of this surface."
+    )
+    with gr.Row():  # only the precisions this device runs
+        made = controls(core.BenchSettings, ["task", "precision", "repeats"], "bench", choices={"precision": available})
+    with gr.Row():
+        made |= controls(core.BenchSettings, ["seq_lens", "batch_sizes", "baseline"], "bench")
+    start_button, stop_button = run_and_stop("Run sweep", "bench-run", "bench-stop")
+    message = gr.Markdown(elem_id="bench-message")
+    with gr.Row(equal_height=False):
+        latency = gr.Plot(label="Latency", elem_id="bench-latency")
+        speedup = gr.Plot(label="Speed-up", elem_id="bench-speedup")
+    with gr.Row(equal_height=False):
+        memory = gr.Plot(label="Memory", elem_id="bench-memory")
+        throughput = gr.Plot(label="Throughput", elem_id="bench-throughput")
+    table = gr.Dataframe(label="Every point", elem_id="bench-table", max_height=360)
+    csv_file = gr.File(label="All points (CSV)", elem_id="bench-csv")
+    with gr.Accordion("Raw result (JSON)", open=False):
+        raw = gr.JSON(label="Sweep result")
+
+    start_button.click(
+        run,
+        inputs_kwargs={name: made[name] for name in FIELDS},
+        outputs=[message, latency, speedup, memory, throughput, table, csv_file, raw],
+        concurrency_limit=1,
+        concurrency_id=HEAVY_QUEUE,
+        api_name="bench",
+    )
+    stop_button.click(stop, outputs=message, queue=False, api_visibility="private")

@@ -1,0 +1,1 @@
+"""compare: core (no Gradio), figures (no models), views (text), tab (layout and wiring)."""

@@ -1,0 +1,229 @@
+"""The side-by-side comparison: both models, the same text, predictions and measurements."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from .. import inputs, measure, predict, qa
+from ..loading import LoadedModel, Pair
+from ..measure import MIB, LatencyStats
+
+DEFAULT_TOP_K = 5
+DEFAULT_REPEATS = 20
+MAX_TOP_K = 20
+MAX_REPEATS = 200
+
+
+@dataclass
+class ModelReport:
+    name: str
+    source: str
+    params: int
+    layers: int
+    weights_mb: float  # MiB (2**20 bytes) of parameters and buffers
+    latency: LatencyStats
+    peak_memory_mb: float  # MiB allocated on top of the weights at the peak of one forward pass
+    output: predict.TaskOutput
+    num_tokens: int
+    note: str = ""
+
+    def predictions_json(self) -> list:
+        if self.output.task in ("sentiment", "qa"):  # one ranked list of labels / answers
+            return [asdict(p) for p in self.output.predictions]
+        return [[{"token": c.token, "score": c.score} for c in mask] for mask in self.output.predictions]
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "params": self.params,
+            "layers": self.layers,
+            "weights_mb": round(self.weights_mb, 3),
+            "latency_ms": {
+                "median": round(self.latency.median_ms, 4),
+                "p90": round(self.latency.p90_ms, 4),
+                "runs": self.latency.runs,
+                "warmup": self.latency.warmup,
+            },
+            "peak_memory_mb": round(self.peak_memory_mb, 3),
+            "num_tokens": self.num_tokens,
+            "predictions": self.predictions_json(),
+            "note": self.note,
+        }
+
+
+@dataclass
+class PredictionAgreement:
+    top1_match: bool  # same top prediction (at every mask)
+    top1_matches: int  # how many masks (or 1 for sentiment) agree on the top prediction
+    positions: int  # masks compared (1 for sentiment)
+    topk_overlap: float  # mean share of the top-k candidates the two lists have in common
+    js_divergence: float | None  # mean Jensen-Shannon divergence in bits (0 = same, 1 = disjoint)
+
+
+def js_divergence_bits(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Jensen-Shannon divergence between rows of p and q, in bits, shape (rows,)."""
+    p, q = p.double(), q.double()
+    m = (p + q) / 2
+    kl_pm = torch.special.xlogy(p, p / m).nan_to_num(0.0).sum(-1)  # 0 log 0 = 0
+    kl_qm = torch.special.xlogy(q, q / m).nan_to_num(0.0).sum(-1)
+    return (kl_pm + kl_qm) / 2 / torch.log(torch.tensor(2.0, dtype=torch.float64))
+
+
+def _top_tokens(output: predict.TaskOutput) -> list[list[str]]:
+    if output.task == "sentiment":  # one ranked list of labels
+        return [[p.label for p in output.predictions]]
+    if output.task == "qa":  # one ranked list of answers, compared by their text
+        return [[p.text.strip().lower() for p in output.predictions]]
+    return [[c.token for c in mask] for mask in output.predictions]
+
+
+def agreement(a: predict.TaskOutput, b: predict.TaskOutput, same_support: bool) -> PredictionAgreement:
+    lists_a, lists_b = _top_tokens(a), _top_tokens(b)
+    matches = sum(la[0] == lb[0] for la, lb in zip(lists_a, lists_b))
+    overlaps = [len(set(la) & set(lb)) / max(len(la), 1) for la, lb in zip(lists_a, lists_b)]
+    js = None
+    if same_support and a.distributions.shape == b.distributions.shape:
+        js = float(js_divergence_bits(a.distributions, b.distributions).mean())
+    return PredictionAgreement(
+        top1_match=matches == len(lists_a),
+        top1_matches=matches,
+        positions=len(lists_a),
+        topk_overlap=sum(overlaps) / len(overlaps),
+        js_divergence=js,
+    )
+
+
+def _same_vocabulary(a: LoadedModel, b: LoadedModel) -> bool:
+    return a.tokenizer.get_vocab() == b.tokenizer.get_vocab()
+
+
+@dataclass
+class Comparison:
+    task: str
+    text: str
+    bert: ModelReport
+    distilbert: ModelReport
+    agreement: PredictionAgreement
+    threads: int
+    device: str
+    notices: list[str] = field(default_factory=list)
+    question: str | None = None
+
+    @property
+    def speedup(self) -> float:
+        return self.bert.latency.median_ms / self.distilbert.latency.median_ms
+
+    @property
+    def size_ratio(self) -> float:
+        return self.distilbert.weights_mb / self.bert.weights_mb
+
+    @property
+    def param_ratio(self) -> float:
+        return self.distilbert.params / self.bert.params
+
+    def verdict(self) -> str:
+        fewer = (1 - self.param_ratio) * 100
+        agree = self.agreement
+        if agree.positions == 1:
+            same = "same top prediction" if agree.top1_match else "different top prediction"
+        elif agree.top1_match:
+            same = f"same top prediction at all {agree.positions} masks"
+        elif agree.top1_matches == 0:
+            same = f"different top predictions at all {agree.positions} masks"
+        else:
+            same = f"same top prediction at {agree.top1_matches} of {agree.positions} masks"
+        faster = f"{self.speedup:.1f}x faster" if self.speedup >= 1 else f"{1 / self.speedup:.1f}x slower"
+        return f"DistilBERT: {faster}, {fewer:.0f}% fewer parameters, {same}"
+
+    def to_dict(self) -> dict:
+        return {
+            "task": self.task,
+            "text": self.text,
+            **({"question": self.question} if self.question is not None else {}),
+            "models": {"bert": self.bert.to_dict(), "distilbert": self.distilbert.to_dict()},
+            "agreement": {
+                "top1_match": self.agreement.top1_match,
+                "top1_matches": self.agreement.top1_matches,
+                "positions": self.agreement.positions,
+                "topk_overlap": round(self.agreement.topk_overlap, 6),
+                "js_divergence": None
+                if self.agreement.js_divergence is None
+                else round(self.agreement.js_divergence, 6),
+            },
+            "speedup": round(self.speedup, 4),
+            "size_ratio": round(self.size_ratio, 4),
+            "param_ratio": round(self.param_ratio, 4),
+            "verdict": self.verdict(),
+            "threads": self.threads,
+            "device": self.device,
+            "memory_method": measure.MEMORY_METHOD[torch.device(self.device).type],
+            "notices": self.notices,
+        }
+
+
+def check_settings(top_k: int, repeats: int) -> None:
+    if not 1 <= int(top_k) <= MAX_TOP_K:
+        raise inputs.InputError(f"top-k must be between 1 and {MAX_TOP_K}.")
+    if not 1 <= int(repeats) <= MAX_REPEATS:
+        raise inputs.InputError(f"repeats must be between 1 and {MAX_REPEATS}.")
+
+
+def compare_pair(
+    pair: Pair,
+    text: str,
+    top_k: int = DEFAULT_TOP_K,
+    repeats: int = DEFAULT_REPEATS,
+    warmup: int = 2,
+    question: str | None = None,
+) -> Comparison:
+    """Run both models on `text`: predictions, interleaved latency, memory, agreement.
+
+    For question answering `text` is the context and `question` the question.
+    Raises inputs.InputError with a one-line message for input that cannot be run.
+    """
+    check_settings(top_k, repeats)
+    models = pair.sides()
+    if pair.task == "qa":
+        question, text = qa.check_qa(question, text)
+        prepared = [qa.prepare_qa(question, text, m.tokenizer, m.device) for m in models]
+    else:
+        text = inputs.check_text(text, pair.task)
+        prepared = [inputs.prepare(text, pair.task, m.tokenizer, m.device) for m in models]
+    outputs = [predict.run_task(m, p, top_k, context=text) for m, p in zip(models, prepared)]
+    forwards = {m.side: predict.production_forward(m, p) for m, p in zip(models, prepared)}
+    device = models[0].device
+    latency = measure.time_interleaved(forwards, repeats=repeats, warmup=warmup, device=device)
+    reports = [
+        ModelReport(
+            name=m.name,
+            source=m.source,
+            params=m.params,
+            layers=m.layers,
+            weights_mb=m.weights_bytes / MIB,
+            latency=latency[m.side],
+            peak_memory_mb=measure.peak_forward_bytes(forwards[m.side], m.device) / MIB,
+            output=out,
+            num_tokens=p.num_tokens,
+            note=m.note,
+        )
+        for m, p, out in zip(models, prepared, outputs)
+    ]
+    if pair.task == "fill-mask":
+        same_support = _same_vocabulary(*models)
+    else:  # sentiment: the same labels; qa: no shared distribution
+        same_support = bool(outputs[0].support) and outputs[0].support == outputs[1].support
+    notices = list(dict.fromkeys(n for p in prepared for n in p.notices))  # unique, in order
+    return Comparison(
+        task=pair.task,
+        text=text,
+        bert=reports[0],
+        distilbert=reports[1],
+        agreement=agreement(outputs[0], outputs[1], same_support),
+        threads=torch.get_num_threads(),
+        device=str(device),
+        notices=notices,
+        question=question if pair.task == "qa" else None,
+    )

@@ -1,0 +1,97 @@
+"""The Compare tab's figures from a comparison's outputs: pure functions, no models, no Gradio."""
+
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..palette import COLORS, TITLES
+from ..predict import TaskOutput
+
+
+def _label(text: str) -> str:
+    # Plotly renders a subset of HTML in labels; tokens and labels are shown as plain text.
+    return html.escape(text, quote=False)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _percent(score: float) -> str:
+    # Three significant digits: an untrained model's 0.0003 must not print as "0.0%".
+    return f"{score * 100:.3g}%"
+
+
+def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
+    """Horizontal bars of the top candidates: one panel per [MASK], or one panel of labels."""
+    if output.task == "sentiment":
+        panels = [[(p.label, p.score) for p in output.predictions]]
+        panel_titles = ["label probabilities"]
+    elif output.task == "qa":
+        panels = [[(_short(p.text), p.score) for p in output.predictions]]
+        panel_titles = ["answers (p_start x p_end)"]
+    else:
+        panels = [[(c.token, c.score) for c in mask] for mask in output.predictions]
+        panel_titles = [f"[MASK] {i}" if len(panels) > 1 else "top candidates" for i in range(1, len(panels) + 1)]
+    height = 90 + 190 * len(panels)
+    fig = make_subplots(rows=len(panels), cols=1, subplot_titles=panel_titles, vertical_spacing=70 / height)
+    for row, panel in enumerate(panels, start=1):
+        labels = [_label(name) for name, _ in panel][::-1]  # best at the top
+        scores = [score for _, score in panel][::-1]
+        fig.add_trace(
+            go.Bar(
+                x=scores,
+                y=labels,
+                orientation="h",
+                marker_color=COLORS[side],
+                text=[_percent(s) for s in scores],
+                textposition="auto",
+                hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+                showlegend=False,
+            ),
+            row=row,
+            col=1,
+        )
+        # Scale to the largest bar (an untrained model's bars would vanish on a 0-100% axis);
+        # the printed percentages keep the absolute values honest.
+        fig.update_xaxes(range=[0, min(1.0, 1.2 * max(scores, default=1.0))], tickformat=".3~%", row=row, col=1)
+        # Identical tokens at different masks must stay separate categories per panel.
+        fig.update_yaxes(type="category", row=row, col=1)
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 30},
+        template="plotly_white",
+    )
+    return fig
+
+
+def latency_figure(medians: dict[str, float], p90s: dict[str, float]) -> go.Figure:
+    """Median latency of both models, with the p90 as an error bar."""
+    sides = list(medians)
+    fig = go.Figure(
+        go.Bar(
+            x=[TITLES[s] for s in sides],
+            y=[medians[s] for s in sides],
+            marker_color=[COLORS[s] for s in sides],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [p90s[s] - medians[s] for s in sides],
+                "arrayminus": [0] * len(sides),
+            },
+            text=[f"{medians[s]:.1f} ms" for s in sides],
+            textposition="inside",
+            hovertemplate="%{x}: median %{y:.2f} ms<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Latency (median, whisker to p90)",
+        yaxis_title="ms",
+        height=300,
+        margin={"l": 10, "r": 10, "t": 50, "b": 30},
+        template="plotly_white",
+    )
+    return fig

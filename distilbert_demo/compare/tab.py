@@ -1,0 +1,119 @@
+"""The Compare tab: layout and wiring only (the comparison is compare/core.py, drawn by
+compare/figures.py and described by compare/views.py)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import registry, resources
+from ..loading import LoadedModel, ModelStore
+from ..markup import notices
+from ..palette import TITLES
+from ..registry import SIDES
+from ..tabs import MODEL_QUEUE, error_markdown, guarded
+from . import core, figures, views
+
+
+def example_rows() -> list[list[str]]:
+    """[task, text, question] rows; for question answering the text is the context."""
+    return [
+        [task, example[1], example[0]] if isinstance(example, list) else [task, example, ""]
+        for task, examples in resources.examples().items()
+        for example in examples
+    ]
+
+
+def _failed(message: str):
+    return (error_markdown(message), "", None, "", None, "", None, "", "", {"error": message})
+
+
+def compare_handler(store: ModelStore):
+    """Build the /compare handler: (task, text, top_k, repeats, question) -> the page's outputs.
+
+    For question answering `text` is the context. The outputs: notice, verdict, then per model a
+    chart and metrics, the latency chart, the JSON result, and (qa) each model's answer in context.
+    """
+
+    @guarded("running the models", _failed)
+    def run(
+        task: str,
+        text: str,
+        top_k: float,
+        repeats: float,
+        question: str = "",
+        student: LoadedModel | None = None,
+    ):
+        pair = store.pair(registry.check_task(task), student)
+        result = core.compare_pair(pair, text, top_k=int(top_k), repeats=int(repeats), question=question)
+        reports = dict(zip(SIDES, (result.bert, result.distilbert)))
+        answers = [
+            views.answer_in_context(result.text, r.output.predictions) if task == "qa" else "" for r in reports.values()
+        ]
+        return (
+            notices(result.notices),
+            views.summary(result),
+            figures.predictions_figure(result.bert.output, "bert"),
+            views.metrics_table(result.bert),
+            figures.predictions_figure(result.distilbert.output, "distilbert"),
+            views.metrics_table(result.distilbert),
+            figures.latency_figure(
+                {s: r.latency.median_ms for s, r in reports.items()}, {s: r.latency.p90_ms for s, r in reports.items()}
+            ),
+            *answers,
+            result.to_dict(),
+        )
+
+    return run
+
+
+def _side_column(side: str):
+    """One model's column: title, predictions chart, (qa) answer in context, metrics."""
+    with gr.Column(elem_id=f"{side}-column"):
+        gr.Markdown(f"## {TITLES[side]}", elem_classes="side-title")
+        chart = gr.Plot(label=f"{TITLES[side]} predictions", elem_id=f"{side}-predictions")
+        answer = gr.Markdown(elem_id=f"{side}-answer")
+        metrics = gr.Markdown(elem_id=f"{side}-metrics")
+    return chart, answer, metrics
+
+
+def compare_tab(store: ModelStore, student_state: gr.State) -> None:
+    with gr.Row():
+        task = gr.Radio(list(registry.TASKS), value="fill-mask", label="Task", scale=1)
+        top_k = gr.Slider(1, core.MAX_TOP_K, value=core.DEFAULT_TOP_K, step=1, label="Top-k", scale=1)
+        repeats = gr.Slider(1, 100, value=core.DEFAULT_REPEATS, step=1, label="Timed runs per model", scale=1)
+    text = gr.Textbox(
+        label="Text",
+        value=resources.examples()["fill-mask"][0],
+        placeholder="Type a sentence; for fill-mask put [MASK] where a word is missing.",
+        lines=2,
+        elem_id="input-text",
+    )
+    question = gr.Textbox(
+        label="Question (question answering: the text above is the context)",
+        value="",  # a default, so API callers of the other tasks can leave it out
+        visible=False,
+        elem_id="input-question",
+    )
+    gr.Examples(example_rows(), inputs=[task, text, question], label="Examples (click one)")
+    task.change(lambda t: gr.update(visible=t == "qa"), task, question, api_visibility="private")
+    run_button = gr.Button("Run", variant="primary", elem_id="run-button")
+    notice = gr.Markdown(elem_id="notice")
+    verdict = gr.Markdown(elem_id="verdict", elem_classes="verdict")
+    with gr.Row(equal_height=False):
+        bert_fig, bert_answer, bert_metrics = _side_column("bert")
+        distil_fig, distil_answer, distil_metrics = _side_column("distilbert")
+    latency_fig = gr.Plot(label="Latency chart", elem_id="latency-chart")
+    with gr.Accordion("Raw result (JSON)", open=False):
+        raw = gr.JSON(label="Result")
+
+    outputs = [notice, verdict, bert_fig, bert_metrics, distil_fig, distil_metrics, latency_fig]
+    outputs += [bert_answer, distil_answer, raw]
+    wiring = {
+        "fn": compare_handler(store),
+        "inputs": [task, text, top_k, repeats, question, student_state],
+        "outputs": outputs,
+        "concurrency_limit": 1,
+        "concurrency_id": MODEL_QUEUE,
+    }
+    run_button.click(**wiring, api_name="compare")
+    text.submit(**wiring, api_visibility="private")  # Enter in the box: same handler, one API name

@@ -1,0 +1,90 @@
+"""A distillation run as the page and the CLI drive it: set up from settings (one way for both),
+finished into a student that can be downloaded and compared. No Gradio here."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..compare.core import Comparison, compare_pair
+from ..inputs import InputError
+from ..loading import LoadedModel, Pair
+from . import corpus, student
+from .recipe import MAX_PAGE_STEPS, DistillConfig, Distiller
+
+SAMPLE_TEXT = "The weather was cold, so she made a cup of hot [MASK] before work."
+STUDENT_NAME = "distilled student (this session)"
+
+
+def make_distiller(
+    teacher: LoadedModel,
+    config: DistillConfig,
+    layers_text: str | None = None,
+    pasted: str | None = None,
+    upload_path: str | None = None,
+    *,
+    corpus_file: str | None = None,
+    max_steps: int | None = MAX_PAGE_STEPS,
+) -> Distiller:
+    """Check every setting (InputError with a one-line message) and build the run.
+
+    The text: a corpus file of any size (streamed; the CLI), else a visitor's pasted text or
+    upload (the page, 2 MiB at most), else the shipped toy corpus. `max_steps` None: no limit.
+    """
+    config.check()
+    if max_steps is not None and config.steps > max_steps:
+        raise InputError(f"At most {max_steps} steps on this server.")
+    model_type = teacher.model.config.model_type
+    if model_type != "bert":
+        raise InputError(f"The teacher must be a BERT masked-LM model, not {model_type}.")
+    teacher_layers = teacher.model.config.num_hidden_layers
+    layers = student.parse_layers(layers_text, teacher_layers) if layers_text and layers_text.strip() else None
+    if corpus_file:
+        train, heldout, skip = corpus.load_corpus_file(corpus_file, config.eval_sentences)
+    else:
+        sentences = corpus.read_user_text(pasted, upload_path) or corpus.toy_corpus()
+        (train, heldout), skip = corpus.split(sentences), 0
+    return Distiller(teacher.model, teacher.tokenizer, train, heldout, config, layers, train_skip_lines=skip)
+
+
+def release_memory() -> None:
+    """Hand a finished or stopped run's memory back to the system, not just to the allocator.
+
+    glibc keeps freed heap pages for reuse; on a shared server that looks like a leak.
+    """
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+@dataclass
+class FinishedRun:
+    student: LoadedModel  # ready to stand in as the DistilBERT side
+    comparison: Comparison  # teacher vs student on SAMPLE_TEXT: size, latency, agreement
+    archive: str  # zip of the saved student and tokenizer
+
+
+def finish(distiller: Distiller, teacher: LoadedModel, repeats: int = 10) -> FinishedRun:
+    """Save the student (zip for download) and measure it side by side with its teacher."""
+    folder = Path(tempfile.mkdtemp(prefix="student-"))
+    distiller.save(str(folder / "student"))
+    archive = shutil.make_archive(str(folder / "distilled-student"), "zip", folder / "student")
+    student_model = LoadedModel(
+        task="fill-mask",
+        side="distilbert",
+        name=STUDENT_NAME,
+        source="local",
+        model=distiller.result.student.eval(),
+        tokenizer=teacher.tokenizer,
+    )
+    comparison = compare_pair(Pair("fill-mask", teacher, student_model), SAMPLE_TEXT, repeats=repeats)
+    return FinishedRun(student=student_model, comparison=comparison, archive=archive)

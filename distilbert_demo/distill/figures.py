@@ -1,0 +1,70 @@
+"""Live distillation figures from the run's history: pure functions, no models, no Gradio."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..palette import COLORS, FOURTH, THIRD
+
+LOSS_TERMS = {
+    "loss": ("total", FOURTH),
+    "loss_ce": ("L_ce (soft targets)", COLORS["distilbert"]),
+    "loss_mlm": ("L_mlm (masked LM)", COLORS["bert"]),
+    "loss_cos": ("L_cos (hidden states)", THIRD),
+}
+
+
+def loss_figure(history: list[dict], steps: int) -> go.Figure:
+    """The total and each loss term per step (each term unweighted, on its own panel)."""
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[title for title, _ in LOSS_TERMS.values()])
+    x = [h["step"] for h in history]
+    for i, (key, (title, color)) in enumerate(LOSS_TERMS.items()):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[h[key] for h in history],
+                mode="lines+markers",
+                name=title,
+                line={"color": color},
+                marker={"size": 3},
+            ),
+            row=i // 2 + 1,
+            col=i % 2 + 1,
+        )
+        fig.update_xaxes(range=[0, max(steps, 1)], row=i // 2 + 1, col=i % 2 + 1)
+    fig.update_layout(
+        height=420, showlegend=False, margin={"l": 10, "r": 10, "t": 40, "b": 10}, template="plotly_white"
+    )
+    return fig
+
+
+def agreement_figure(evaluations: list[dict], steps: int) -> go.Figure:
+    """Held-out agreement with the teacher: top-1 match (left axis) and mean KL (right axis)."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    x = [e["step"] for e in evaluations]
+    fig.add_trace(
+        go.Scatter(x=x, y=[e["top1"] for e in evaluations], mode="lines+markers", name="top-1 agreement"),
+        secondary_y=False,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[e["kl"] for e in evaluations],
+            mode="lines+markers",
+            name="KL(teacher || student)",
+            line={"dash": "dot"},
+        ),
+        secondary_y=True,
+    )
+    fig.update_yaxes(title_text="top-1 agreement", tickformat=".0%", range=[0, 1], secondary_y=False)
+    fig.update_yaxes(title_text="KL (nats)", rangemode="tozero", secondary_y=True)
+    fig.update_xaxes(title_text="step", range=[0, max(steps, 1)])
+    fig.update_layout(
+        title="Held-out agreement with the teacher at masked positions",
+        height=360,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig

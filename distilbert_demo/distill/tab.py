@@ -1,0 +1,157 @@
+"""The Distill tab: layout and wiring only (the run is distill/core.py and distill/recipe.py, the
+curves distill/figures.py, the text distill/views.py)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import registry, resources
+from ..inputs import UPLOAD_LIMIT_TEXT
+from ..loading import ModelStore
+from ..markup import esc
+from ..tabs import HEAVY_QUEUE, StopFlags, controls, error_markdown, guarded, run_and_stop, settings_from
+from . import core, figures, views
+from .corpus import HELDOUT_EVERY
+from .recipe import DistillConfig, bf16_is_fast
+
+# Session -> stop flag of that visitor's running distillation (module level so that tests and
+# operators can see what is running).
+ACTIVE_RUNS = StopFlags()
+# The DistillConfig fields the page offers, in the order of its controls (the rest keep their defaults).
+CONFIG_FIELDS = ["steps", "batch_size", "seq_len", "temperature", "alpha_ce", "alpha_mlm", "alpha_cos", "lr", "bf16"]
+# About a minute on 2 CPU cores with a bert-base teacher: ~1.4 s a step in fp32, ~0.6 s in bf16.
+FAST_BF16_STEPS = 100
+
+
+def _failed(message: str):
+    return (error_markdown(message), None, None, "", None, None, gr.update(visible=False))
+
+
+def distill_handlers(store: ModelStore):
+    """start (a generator: live curves), stop, and use-this-student."""
+
+    @guarded("distilling", _failed)
+    def start(
+        pasted: str | None,
+        upload: str | None,
+        layers_text: str | None,
+        request: gr.Request,
+        progress=gr.Progress(),  # noqa: B008 - how Gradio injects its progress tracker
+        **settings,  # the DistillConfig fields of CONFIG_FIELDS, by name
+    ):
+        """Yields (status, loss figure, agreement figure, summary, archive, finished student, use button)."""
+        config = settings_from(DistillConfig, settings)
+        teacher = store.pair("fill-mask").bert
+        distiller = core.make_distiller(teacher, config, layers_text, pasted, upload)
+        session, stop = ACTIVE_RUNS.start(request)
+        try:
+            for report in distiller.run(stop):
+                progress((report.step, report.steps), desc="distilling", unit="steps")
+                yield (
+                    views.progress_markdown(report),
+                    figures.loss_figure(distiller.result.history, config.steps),
+                    figures.agreement_figure(distiller.result.evaluations, config.steps)
+                    if report.agreement is not None or report.step == 1  # step 1: show the "before" point
+                    else gr.skip(),
+                    *[gr.skip()] * 4,
+                )
+            if distiller.result.stopped:
+                stopped_at = len(distiller.result.history)
+                yield (f"Stopped after {stopped_at} steps; the run's memory was freed.", *[gr.skip()] * 6)
+                return
+            finished = core.finish(distiller, teacher)
+            yield (
+                "Done: the student is ready.",
+                figures.loss_figure(distiller.result.history, config.steps),
+                figures.agreement_figure(distiller.result.evaluations, config.steps),
+                views.summary_markdown(distiller, finished),
+                finished.archive,
+                finished.student,
+                gr.update(visible=True),
+            )
+        finally:
+            ACTIVE_RUNS.finish(session)
+            del distiller  # student, optimizer and batches go now, not at the next collection
+            core.release_memory()
+
+    def stop(request: gr.Request):
+        if not ACTIVE_RUNS.stop(request):
+            return "No run of yours is in progress."
+        return "Stopping after the current step…"
+
+    def use_student(finished):
+        if finished is None:
+            return gr.skip(), "Run a distillation first."
+        return finished, (
+            "The Compare and Attention tabs now use your distilled student as the DistilBERT side "
+            "for fill-mask (this browser session only)."
+        )
+
+    def forget_student():
+        return None, "The Compare and Attention tabs are back to the loaded DistilBERT."
+
+    return start, stop, use_student, forget_student
+
+
+def distill_tab(store: ModelStore, student_state: gr.State) -> None:
+    teacher_name = registry.resolve_source("fill-mask", "bert", store.overrides.get(("fill-mask", "bert")))
+    teacher_layers = store.config("fill-mask", "bert").num_hidden_layers
+    fast_bf16 = bf16_is_fast(store.device)
+    start, stop, use_student, forget_student = distill_handlers(store)
+    toy = resources.toy_corpus()
+    gr.Markdown(
+        f"Distil a DistilBERT-shaped student (half the layers) from the loaded BERT (**{esc(teacher_name)}**, "
+        f"{teacher_layers} layers) with the DistilBERT recipe: soft-target KL at temperature T (times T²), "
+        "masked-LM cross-entropy and hidden-state cosine loss. The defaults take about a minute on 2 CPU cores."
+    )
+    with gr.Row():
+        with gr.Column(scale=1):
+            pasted = gr.Textbox(
+                label="Your own text (optional)",
+                lines=4,
+                placeholder=f"One sentence or paragraph per line. Empty: the shipped toy corpus ({len(toy)} "
+                f"sentences, every {HELDOUT_EVERY}th held out to measure agreement).",
+            )
+            upload = gr.File(
+                label=f"…or a .txt file ({UPLOAD_LIMIT_TEXT} at most)", file_types=[".txt"], type="filepath"
+            )
+            layers = gr.Textbox(
+                label="Student layers (teacher layers to copy)",
+                placeholder="0, 2, 4, 7, 9, 11",
+                info="Empty: the paper's choice for a 12-layer teacher, every other layer otherwise.",
+            )
+        with gr.Column(scale=1):
+            page_defaults = {"bf16": fast_bf16, "steps": FAST_BF16_STEPS} if fast_bf16 else {}
+            # Laid out in order: sliders, then the four numbers in one row, then the checkbox.
+            made = controls(DistillConfig, CONFIG_FIELDS[:3], "distill", **page_defaults)
+            made |= controls(DistillConfig, CONFIG_FIELDS[3:4], "distill")
+            with gr.Row():
+                made |= controls(DistillConfig, CONFIG_FIELDS[4:8], "distill")
+            bf16_info = "~2.4x faster where the processor has bf16 units" + (" (this one does)" if fast_bf16 else "")
+            made |= controls(DistillConfig, CONFIG_FIELDS[8:], "distill", {"bf16": bf16_info}, **page_defaults)
+    start_button, stop_button = run_and_stop("Start", "distill-start", "distill-stop")
+    status = gr.Markdown(elem_id="distill-status")
+    with gr.Row(equal_height=False):
+        losses = gr.Plot(label="Losses", elem_id="distill-losses")
+        agreement = gr.Plot(label="Agreement", elem_id="distill-agreement")
+    summary = gr.Markdown(elem_id="distill-summary")
+    archive = gr.File(label="Download the student (zip: model + tokenizer)", elem_id="distill-download")
+    finished = gr.State(None)
+    with gr.Row():
+        use_button = gr.Button("Use this student in Compare and Attention", visible=False, elem_id="distill-use")
+        forget_button = gr.Button("Back to the loaded DistilBERT", size="sm")
+    used = gr.Markdown(elem_id="distill-used")
+
+    start_button.click(
+        start,
+        inputs=[pasted, upload, layers],
+        inputs_kwargs={name: made[name] for name in CONFIG_FIELDS},
+        outputs=[status, losses, agreement, summary, archive, finished, use_button],
+        concurrency_limit=1,
+        concurrency_id=HEAVY_QUEUE,
+        api_name="distill",
+    )
+    # Not queued behind the run it stops.
+    stop_button.click(stop, outputs=status, queue=False, api_visibility="private")
+    use_button.click(use_student, inputs=finished, outputs=[student_state, used], api_visibility="private")
+    forget_button.click(forget_student, outputs=[student_state, used], api_visibility="private")

@@ -1,0 +1,47 @@
+"""The Distill tab's text (Markdown) from a run: pure functions, no Gradio."""
+
+from __future__ import annotations
+
+from ..markup import esc
+from .core import SAMPLE_TEXT, FinishedRun
+from .recipe import Distiller, StepReport
+
+
+def progress_markdown(report: StepReport) -> str:
+    eta = "—" if report.eta_s == float("inf") else f"{report.eta_s:.0f} s"
+    losses = ", ".join(f"{k} {v:.3f}" for k, v in report.losses.items())
+    return (
+        f"**Step {report.step} / {report.steps}** · {report.steps_per_s:.2f} steps/s · ETA {eta} · "
+        f"elapsed {report.elapsed_s:.0f} s  \n{losses}"
+    )
+
+
+def summary_markdown(distiller: Distiller, finished: FinishedRun) -> str:
+    result, cmp = distiller.result, finished.comparison
+    teacher, pupil = cmp.bert, cmp.distilbert
+    before, after = result.agreement_before, result.agreement_after
+    status = "stopped early" if result.stopped else "finished"
+    rows = [
+        ("Layers", f"{teacher.layers}", f"{pupil.layers} (from teacher layers {result.layers})"),
+        ("Parameters", f"{teacher.params:,}", f"{pupil.params:,} ({1 - cmp.param_ratio:.0%} fewer)"),
+        ("Weights", f"{teacher.weights_mb:.1f} MiB", f"{pupil.weights_mb:.1f} MiB"),
+        (
+            "Latency median",
+            f"{teacher.latency.median_ms:.1f} ms",
+            f"{pupil.latency.median_ms:.1f} ms ({cmp.speedup:.2f}x)",
+        ),
+        ("Held-out top-1 agreement", "—", f"{before.top1:.1%} before → {after.top1:.1%} after"),
+        ("Held-out KL(teacher ‖ student)", "—", f"{before.kl:.4f} → {after.kl:.4f} nats"),
+    ]
+    table = "| | Teacher | Student |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    caveat = ""
+    if teacher.source == "twin":
+        caveat = (
+            "\n\n> The teacher is an untrained twin: its predictions are noise, so agreement with it means "
+            "little here (L_mlm teaches the student the real words instead). The loss curves show the mechanics."
+        )
+    return (
+        f"### Run {status}: {len(result.history)} steps in {result.elapsed_s:.0f} s\n\n{table}{caveat}\n\n"
+        f"<small>Latency: {teacher.latency.runs} interleaved runs on “{esc(SAMPLE_TEXT)}”, "
+        f"{cmp.threads} threads. Agreement on {after.positions} masked held-out positions.</small>"
+    )

@@ -1,0 +1,253 @@
+"""Evaluation on a labelled set: how much of BERT's accuracy DistilBERT keeps, and at what speed.
+
+Both sentiment models label every text of a set (batched, texts sorted by length so that each
+batch pads little); the result is each model's accuracy with a 95% Wilson interval, its
+confusion matrix, its total time and examples per second, the retention ratio (DistilBERT
+accuracy / BERT accuracy, the paper's "97%") and how often the two agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .. import resources
+from ..inputs import InputError, check_upload_size
+from ..loading import LoadedModel, Pair
+
+LABELS = ("negative", "positive")
+MAX_ROWS = 5000
+MAX_TEXT_CHARS = 2000  # per row; longer texts are refused with the row number
+_LABEL_SPELLINGS = {"negative": "negative", "neg": "negative", "0": "negative",
+                    "positive": "positive", "pos": "positive", "1": "positive"}  # fmt: skip
+
+
+@dataclass
+class LabelledSet:
+    texts: list[str]
+    labels: list[str]  # "negative" / "positive"
+    name: str
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def parse_labelled_csv(data: bytes, name: str) -> LabelledSet:
+    """A `text,label` CSV; a clear InputError for anything that is not one."""
+    check_upload_size(len(data))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("The file is not UTF-8 text.") from None
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        columns = [c.strip().lower() for c in (reader.fieldnames or [])]
+        missing = [c for c in ("text", "label") if c not in columns]
+        if missing:
+            raise InputError(f"The CSV needs columns text,label; missing: {', '.join(missing)}.")
+        reader.fieldnames = columns
+        rows = list(reader)
+    except csv.Error as err:
+        raise InputError(f"The file is not valid CSV: {err}.") from None
+    texts, labels = [], []
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        raw_text, raw_label = (row.get("text") or "").strip(), (row.get("label") or "").strip().lower()
+        if not raw_text and not raw_label:
+            raise InputError(f"Row {number} is empty; remove empty rows.")
+        if not raw_text:
+            raise InputError(f"Row {number} has no text.")
+        if len(raw_text) > MAX_TEXT_CHARS:
+            raise InputError(f"Row {number} is {len(raw_text):,} characters; the limit per row is {MAX_TEXT_CHARS:,}.")
+        if raw_label not in _LABEL_SPELLINGS:
+            shown = raw_label[:20] or "(empty)"
+            raise InputError(f"Row {number} has an unknown label {shown!r}; use positive or negative.")
+        texts.append(raw_text)
+        labels.append(_LABEL_SPELLINGS[raw_label])
+    if not texts:
+        raise InputError("The CSV has a header but no rows.")
+    if len(texts) > MAX_ROWS:
+        raise InputError(f"The CSV has {len(texts):,} rows; the limit is {MAX_ROWS:,}.")
+    return LabelledSet(texts, labels, name)
+
+
+def load_labelled_file(path: str | None) -> LabelledSet:
+    """The uploaded CSV, or the shipped set when no file is given."""
+    if not path:
+        return parse_labelled_csv(resources.SENTIMENT_SET.read_bytes(), resources.SENTIMENT_SET.name)
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"file {path!r} does not exist")
+    if file.suffix.lower() != ".csv":
+        raise InputError("Please give a .csv file with columns text,label.")
+    check_upload_size(file.stat().st_size)
+    return parse_labelled_csv(file.read_bytes(), file.name)
+
+
+def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion: sound near 0 and 1 and for small sets."""
+    if total == 0:
+        return (0.0, 1.0)
+    p = correct / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass
+class ModelEvaluation:
+    name: str
+    predictions: list[str]
+    positive_probability: list[float]
+    seconds: float
+    labels: list[str]
+
+    @property
+    def correct(self) -> int:
+        return sum(p == t for p, t in zip(self.predictions, self.labels))
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / len(self.labels)
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        return wilson_interval(self.correct, len(self.labels))
+
+    @property
+    def examples_per_second(self) -> float:
+        return len(self.labels) / self.seconds if self.seconds > 0 else float("inf")
+
+    def confusion(self) -> list[list[int]]:
+        """Rows: true label (negative, positive); columns: predicted label."""
+        return [[sum(t == true and p == pred for t, p in zip(self.labels, self.predictions)) for pred in LABELS]
+                for true in LABELS]  # fmt: skip
+
+    def to_dict(self) -> dict:
+        low, high = self.ci95
+        return {
+            "name": self.name,
+            "accuracy": round(self.accuracy, 6),
+            "ci95": [round(low, 6), round(high, 6)],
+            "correct": self.correct,
+            "examples": len(self.labels),
+            "seconds": round(self.seconds, 4),
+            "examples_per_second": round(self.examples_per_second, 3),
+            "confusion": self.confusion(),
+        }
+
+
+@dataclass
+class Evaluation:
+    data: LabelledSet
+    bert: ModelEvaluation
+    distilbert: ModelEvaluation
+
+    @property
+    def retention(self) -> float:
+        return self.distilbert.accuracy / self.bert.accuracy if self.bert.accuracy > 0 else float("nan")
+
+    @property
+    def agreement(self) -> float:
+        return sum(a == b for a, b in zip(self.bert.predictions, self.distilbert.predictions)) / len(self.data)
+
+    @property
+    def speedup(self) -> float:
+        return self.bert.seconds / self.distilbert.seconds
+
+    def verdict(self) -> str:
+        return (
+            f"DistilBERT keeps {self.retention:.1%} of BERT's accuracy "
+            f"({self.distilbert.accuracy:.1%} vs {self.bert.accuracy:.1%}) at {self.speedup:.1f}x the speed"
+        )
+
+    def cases(self, only_interesting: bool = True) -> pd.DataFrame:
+        """Examples where the two disagree or either is wrong (or all of them)."""
+        frame = pd.DataFrame(
+            {
+                "text": self.data.texts,
+                "label": self.data.labels,
+                "bert": self.bert.predictions,
+                "bert_p_positive": [round(p, 4) for p in self.bert.positive_probability],
+                "distilbert": self.distilbert.predictions,
+                "distilbert_p_positive": [round(p, 4) for p in self.distilbert.positive_probability],
+            }
+        )
+        if only_interesting:
+            keep = (frame["bert"] != frame["distilbert"]) | (frame["bert"] != frame["label"])
+            keep |= frame["distilbert"] != frame["label"]
+            frame = frame[keep]
+        return frame.reset_index(drop=True)
+
+    def to_dict(self) -> dict:
+        return {
+            "data": {"name": self.data.name, "examples": len(self.data)},
+            "models": {"bert": self.bert.to_dict(), "distilbert": self.distilbert.to_dict()},
+            "retention": round(self.retention, 6),
+            "agreement": round(self.agreement, 6),
+            "speedup": round(self.speedup, 4),
+            "verdict": self.verdict(),
+        }
+
+
+def _batches(loaded: LoadedModel, texts: list[str], order: list[int], batch_size: int):
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        encoded = loaded.tokenizer(
+            [texts[i] for i in chunk], padding=True, truncation=True, max_length=512, return_tensors="pt"
+        )
+        yield chunk, {k: v.to(loaded.device) for k, v in encoded.items()}
+
+
+def evaluate(
+    pair: Pair,
+    data: LabelledSet,
+    batch_size: int = 32,
+    progress: Callable[[int, int], None] | None = None,
+) -> Evaluation:
+    """Label every text with both models; batches of similar length, timed interleaved.
+
+    A model's time is the sum of its forward passes (tokenising is not counted).
+    """
+    if pair.task != "sentiment":
+        raise InputError("evaluation needs the sentiment pair")
+    if not 1 <= batch_size <= 256:
+        raise InputError("batch size must be between 1 and 256.")
+    for model in (pair.bert, pair.distilbert):
+        if sorted(model.labels) != sorted(LABELS):
+            raise InputError(f"{model.name} does not label negative/positive (its labels: {', '.join(model.labels)}).")
+    order = sorted(range(len(data)), key=lambda i: len(data.texts[i]))  # similar lengths pad little
+    sides = {"bert": pair.bert, "distilbert": pair.distilbert}
+    results = {side: {"pred": [None] * len(data), "p": [0.0] * len(data), "s": 0.0} for side in sides}
+    streams = {side: _batches(m, data.texts, order, batch_size) for side, m in sides.items()}
+    batches = math.ceil(len(data) / batch_size)
+    with torch.inference_mode():
+        for index in range(batches):
+            # Alternate which model goes first, so that machine noise hits both alike.
+            names = list(sides) if index % 2 == 0 else list(sides)[::-1]
+            for side in names:
+                loaded, out = sides[side], results[side]
+                chunk, inputs = next(streams[side])
+                started = time.perf_counter()
+                probs = loaded.model(**inputs).logits.float().softmax(-1)  # (B, C)
+                if loaded.device.type == "cuda":
+                    torch.cuda.synchronize(loaded.device)
+                out["s"] += time.perf_counter() - started
+                positive = loaded.labels.index("positive")
+                for row, i in enumerate(chunk):
+                    out["pred"][i] = loaded.labels[int(probs[row].argmax())]
+                    out["p"][i] = float(probs[row, positive])
+            if progress is not None:
+                progress(index + 1, batches)
+    evaluations = {
+        side: ModelEvaluation(sides[side].name, r["pred"], r["p"], r["s"], data.labels) for side, r in results.items()
+    }
+    return Evaluation(data, evaluations["bert"], evaluations["distilbert"])

@@ -1,0 +1,26 @@
+"""The Evaluate tab's text (Markdown) from an evaluation: pure functions, no Gradio."""
+
+from __future__ import annotations
+
+from ..markup import esc
+from ..palette import TITLES
+from .core import Evaluation
+
+
+def summary_table(result: Evaluation) -> str:
+    rows = []
+    for side, model in (("bert", result.bert), ("distilbert", result.distilbert)):
+        low, high = model.ci95
+        rows.append(
+            f"| {TITLES[side]} | {esc(model.name)} | {model.accuracy:.1%} | {low:.1%} – {high:.1%} | "
+            f"{model.seconds:.2f} s | {model.examples_per_second:.1f} |"
+        )
+    return (
+        f"### {esc(result.verdict())}\n\n"
+        "| | Checkpoint | Accuracy | 95% CI (Wilson) | Time | Examples / s |\n|---|---|---|---|---|---|\n"
+        + "\n".join(rows)
+        + f"\n\n**Retention** (DistilBERT / BERT accuracy): {result.retention:.1%} · "
+        f"**agreement** between the two: {result.agreement:.1%} · {len(result.data)} examples "
+        f"from {esc(result.data.name)}. <small>Time: the models' forward passes, in batches of "
+        "similar length, the two models alternating batch by batch.</small>"
+    )

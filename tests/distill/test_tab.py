@@ -1,0 +1,113 @@
+"""The Distill tab's handlers, called directly, and the student put into Compare/Attention."""
+
+import threading
+
+import gradio as gr
+import pytest
+
+from distilbert_demo.attention.tab import attention_handlers
+from distilbert_demo.compare.tab import compare_handler
+from distilbert_demo.distill import tab as ui_distill
+from distilbert_demo.distill.core import STUDENT_NAME
+
+SETTINGS = {
+    "pasted": "",
+    "upload": None,
+    "layers_text": "",
+    "steps": 12,
+    "batch_size": 4,
+    "seq_len": 32,
+    "temperature": 2.0,
+    "alpha_ce": 5.0,
+    "alpha_mlm": 2.0,
+    "alpha_cos": 1.0,
+    "lr": 5e-4,
+    "bf16": False,
+}
+
+
+@pytest.fixture(scope="module")
+def handlers(tiny_store):
+    return ui_distill.distill_handlers(tiny_store)
+
+
+def run_start(handlers, **changes):
+    start = handlers[0]
+    return list(start(**{**SETTINGS, **changes}, request=None, progress=gr.Progress()))
+
+
+def test_a_short_run_streams_curves_then_a_student(handlers, tiny_store):
+    updates = run_start(handlers)
+    assert len(updates) == 12 + 1  # one per step, then the finished run
+    status, losses, agreement, summary, archive, finished, use_button = updates[-1]
+    assert status.startswith("Done")
+    assert len(losses.data) == 4 and len(losses.data[0].x) == 12  # total + three terms, every step
+    assert list(agreement.data[0].x) == [0, 10, 12]  # before training, every 10 steps, at the end
+    assert "Run finished: 12 steps" in summary and "Held-out top-1 agreement" in summary
+    assert archive.endswith(".zip")
+    assert finished.name == STUDENT_NAME and finished.model.config.n_layers == 2
+    assert use_button["visible"] is True
+    # mid-run updates carry the status and the loss curve growing step by step
+    assert "Step 3 / 12" in updates[2][0] and len(updates[2][1].data[0].x) == 3
+
+
+def test_the_student_becomes_the_distilbert_side(handlers, tiny_store):
+    *_, finished, _ = run_start(handlers, steps=2)[-1]
+    use_student = handlers[2]
+    state, message = use_student(finished)
+    assert state is finished and "now use your distilled student" in message
+    compare_run = compare_handler(tiny_store)
+    *_, raw = compare_run("fill-mask", "The [MASK] sat on the mat.", 3, 2, "", state)
+    assert raw["models"]["distilbert"]["name"] == STUDENT_NAME
+    assert raw["models"]["bert"]["name"] == tiny_store.pair("fill-mask").bert.name
+    *_, raw = compare_run("sentiment", "Lovely.", 3, 2, "", state)  # other tasks keep their pair
+    assert raw["models"]["distilbert"]["name"] != STUDENT_NAME
+    analyse = attention_handlers(tiny_store)[0]
+    session, *_ = analyse("fill-mask", "The cat sat.", "", state)
+    assert session.distilbert.layers == 2 and session.layer_map == [0, 2]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"temperature": 0}, "temperature must be greater than 0"),
+        ({"temperature": -1}, "temperature must be greater than 0"),
+        ({"layers_text": "0, 9"}, "past the teacher's last layer"),
+        ({"layers_text": ","}, "give at least one layer"),
+        ({"alpha_ce": 0, "alpha_mlm": 0, "alpha_cos": 0}, "at least one loss weight"),
+        ({"alpha_mlm": -1}, "cannot be negative"),
+        ({"steps": 5000}, "At most 1000 steps"),
+        ({"pasted": "only one line"}, "The corpus is empty"),
+    ],
+)
+def test_bad_settings_get_a_message(handlers, changes, message):
+    updates = run_start(handlers, **changes)
+    assert len(updates) == 1
+    assert message in updates[0][0] and "❌" in updates[0][0]
+
+
+def test_bad_upload_gets_a_message(handlers, tmp_path):
+    bad = tmp_path / "corpus.csv"
+    bad.write_text("a,b\n")
+    assert "plain .txt file" in run_start(handlers, upload=str(bad))[0][0]
+
+
+def test_stop_ends_the_run_within_a_step(handlers, monkeypatch):
+    start, stop, *_ = handlers
+
+    class Request:
+        session_hash = "visitor-1"
+
+    gen = start(**{**SETTINGS, "steps": 500}, request=Request(), progress=gr.Progress())
+    for _ in range(3):
+        next(gen)
+    assert stop(Request()) == "Stopping after the current step…"
+    rest = list(gen)
+    assert len(rest) == 1 and rest[0][0].startswith("Stopped after 3 steps")
+    assert stop(Request()) == "No run of yours is in progress."
+
+
+def test_stop_without_a_run():
+    handlers = ui_distill.distill_handlers(store=None)
+    assert handlers[1](None) == "No run of yours is in progress."
+    assert isinstance(threading.Event(), threading.Event)
