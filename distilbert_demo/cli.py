@@ -62,7 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--top-k", type=int, default=compare.DEFAULT_TOP_K, help=f"candidates per mask (1-{compare.MAX_TOP_K})"
     )
     cmp.add_argument(
-        "--repeats", type=int, default=compare.DEFAULT_REPEATS, help=f"timed runs per model (1-{compare.MAX_REPEATS})"
+        "--repeats",
+        type=int,
+        help=f"timed runs per model (1-{compare.MAX_REPEATS}; default: as many as fit in the timing budget)",
+    )
+    cmp.add_argument(
+        "--budget",
+        type=float,
+        default=compare.DEFAULT_BUDGET_S,
+        metavar="SECONDS",
+        help=f"seconds of timing when --repeats is not given (default {compare.DEFAULT_BUDGET_S:g})",
     )
     cmp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
@@ -153,10 +162,11 @@ def format_table(result: compare.Comparison) -> str:
         "",
         f"agreement: top-1 match {'yes' if agree['top1_match'] else 'no'}, "
         f"top-k overlap {agree['topk_overlap']:.2f}, Jensen-Shannon divergence {js}",
-        f"speed-up {data['speedup']:.2f}x, size ratio {data['size_ratio']:.2f}",
+        f"speed-up {result.speedup_interval.text()}, size ratio {data['size_ratio']:.2f}",
         f"verdict: {data['verdict']}",
         f"method: {bert['latency_ms']['runs']} timed runs per model after {bert['latency_ms']['warmup']} warm-up, "
-        f"interleaved; {data['threads']} threads on {data['device']}; memory: {data['memory_method']}",
+        f"interleaved; {data['threads']} threads on {data['device']}; other processes used "
+        f"{data['outside_load']:.0%} of the CPUs; memory: {data['memory_method']}",
     ]
     lines += [f"note: {notice}" for notice in data["notices"]]
     return "\n".join(lines)
@@ -167,13 +177,15 @@ def run_compare(args: argparse.Namespace) -> int:
 
     measure.configure_threads(args.threads)
     text = args.context if args.task == "qa" and args.context is not None else args.text
-    compare.check_settings(args.top_k, args.repeats)
+    compare.check_settings(args.top_k, args.repeats, args.budget)
     if args.task == "qa":  # fail fast, before loading
         question, text = qa.check_qa(args.question, text)
     else:
         text, question = inputs.check_text(text, args.task), None
     pair = load_pair(args.task, args.bert, args.distilbert)
-    result = compare.compare_pair(pair, text, top_k=args.top_k, repeats=args.repeats, question=question)
+    result = compare.compare_pair(
+        pair, text, top_k=args.top_k, repeats=args.repeats, question=question, budget_s=args.budget
+    )
     for notice in result.notices:
         print(f"note: {notice}", file=sys.stderr)
     print(json.dumps(result.to_dict()) if args.json else format_table(result))
@@ -297,7 +309,7 @@ def run_bench(args: argparse.Namespace) -> int:
                 rows.append(item)
         bar.n = bar.total
         bar.refresh()
-    result = bench.result_dict(config, rows, str(pair.bert.device))
+    result = bench.result_dict(config, rows, str(pair.bert.device), bench.layer_bound(pair))
     if args.csv:
         import pandas as pd
 

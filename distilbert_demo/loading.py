@@ -30,9 +30,13 @@ SOURCES = ("hub", "local", "twin")
 HOW_TO_GET_REAL_WEIGHTS = (
     "To use real weights: run once with internet access (`python -m distilbert_demo prefetch` "
     "downloads the default checkpoints into the Hugging Face cache, after which "
-    "`HF_HUB_OFFLINE=1` runs work offline), or point the app at local folders with "
-    "`--bert/--distilbert` or the `DISTILBERT_DEMO_<TASK>_<SIDE>` environment variables."
+    "`HF_HUB_OFFLINE=1` runs work offline), or point the app at local folders: "
+    "`python app.py --bert DIR --distilbert DIR` (the task is read from the checkpoints), "
+    "`--fill-mask-bert DIR` and the like per task, or the `DISTILBERT_DEMO_<TASK>_<SIDE>` environment variables."
 )
+
+# The task a checkpoint was trained for, from the head its config names (config.architectures).
+_HEAD_TASKS = {"ForMaskedLM": "fill-mask", "ForSequenceClassification": "sentiment", "ForQuestionAnswering": "qa"}
 
 
 class LoadError(RuntimeError):
@@ -48,6 +52,7 @@ class LoadedModel:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     note: str = ""  # why a twin stands in, when it does
+    tried: str = ""  # the checkpoint that could not be loaded, when a twin stands in
     labels: list[str] = field(default_factory=list)  # normalised label per class id (sentiment)
 
     @property
@@ -138,7 +143,7 @@ def load_model(
     """Load one side of a task's pair; fall back to the architecture twin if allowed."""
     spec = registry.TASKS[task]
     source = registry.resolve_source(task, side, override)
-    note = ""
+    note = tried = ""
     try:
         model, tokenizer, kind = _load_real(source, spec.auto_class)
         name = source
@@ -154,12 +159,35 @@ def load_model(
         tokenizer = twins.twin_tokenizer(model.config.model_type, model.config.vocab_size, lowercase=lowercase)
         name, kind = twin_of, "twin"
         note = reason if source in reason else f"could not load {source}: {reason}"
+        tried = source
     model.eval().to(device or pick_device())
     labels = []
     if task == "sentiment":
         id2label = model.config.id2label
         labels = [registry.normalise_label(name, id2label[i]) for i in range(len(id2label))]
-    return LoadedModel(task, side, name, kind, model, tokenizer, note=note, labels=labels)
+    return LoadedModel(task, side, name, kind, model, tokenizer, note=note, tried=tried, labels=labels)
+
+
+def task_of(source: str) -> str:
+    """The task a checkpoint (folder or hub id) was trained for, read from its config's head.
+
+    Raises LoadError when the config cannot be read or names no head this app knows.
+    """
+    folder = Path(source).expanduser()
+    try:
+        config = AutoConfig.from_pretrained(
+            str(folder) if folder.is_dir() else source, local_files_only=folder.is_dir() or not hub_reachable()
+        )
+    except (OSError, ValueError) as err:
+        raise LoadError(f"could not read the config of {source} to tell its task: {err}") from err
+    for architecture in config.architectures or []:
+        for head, task in _HEAD_TASKS.items():
+            if architecture.endswith(head):
+                return task
+    raise LoadError(
+        f"{source} has no masked-LM, sequence-classification or question-answering head "
+        f"(its config names {config.architectures}); name the task with --fill-mask-bert and the like"
+    )
 
 
 @dataclass

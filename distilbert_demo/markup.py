@@ -22,8 +22,33 @@ def esc(text: object) -> str:
     return "".join("\\" + char if char in _MARKDOWN_SPECIALS else char for char in escaped)
 
 
+def percent(score: float) -> str:
+    """A probability as a percentage, three significant digits: an untrained model's 0.0003 must
+    not print as "0.0%". Charts and text use this one format, so their numbers agree."""
+    return f"{score * 100:.3g}%"
+
+
+def count(n: int) -> str:
+    """A parameter count a reader takes in at a glance: 109.5M, 812.3K, 950."""
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
 def _model_line(model: LoadedModel) -> str:
-    return f"{esc(model.name)} ({SOURCE_WORDS[model.source]}, {model.params / 1e6:.1f}M parameters)"
+    return f"{esc(model.name)} ({SOURCE_WORDS[model.source]}, {count(model.params)} parameters)"
+
+
+def _why(pairs: list[Pair]) -> list[str]:
+    """Why twins stand in, each reason once with the checkpoints it hit (not one sentence per checkpoint)."""
+    hit: dict[str, list[str]] = {}
+    for model in (m for pair in pairs for m in pair.sides() if m.note):
+        reason = model.note
+        if model.tried:  # "<name> is not in the local cache and ...", "could not load <name>: ..."
+            reason = reason.removeprefix(f"could not load {model.tried}: ").removeprefix(f"{model.tried} is ")
+        hit.setdefault(reason, []).append(model.tried or model.name)
+    return [f"{', '.join(esc(n) for n in dict.fromkeys(names))}: {esc(reason)}" for reason, names in hit.items()]
 
 
 def banner(pairs: list[Pair], device: str, threads: int, loading: tuple[str, ...] = ()) -> str:
@@ -33,7 +58,7 @@ def banner(pairs: list[Pair], device: str, threads: int, loading: tuple[str, ...
         for pair in pairs
     ]
     lines += [f"- **{esc(task)}**: loading… (reload the page in a few seconds)" for task in loading]
-    reasons = [model.note for pair in pairs for model in pair.sides() if model.note]
+    reasons = _why(pairs)
     if any(pair.uses_twins for pair in pairs):
         lines.append(
             "\n> ⚠️ **Untrained twins in use.** Models with the exact same architecture but **random weights** "
@@ -41,7 +66,7 @@ def banner(pairs: list[Pair], device: str, threads: int, loading: tuple[str, ...
             "**predictions are meaningless**. " + HOW_TO_GET_REAL_WEIGHTS
         )
     if reasons:
-        lines.append(">\n> Why: " + "; ".join(esc(reason) for reason in dict.fromkeys(reasons)) + ".")
+        lines.append(">\n> Why: " + "; ".join(reasons) + ".")
     return "\n".join(lines)
 
 

@@ -1,9 +1,16 @@
-"""Measurement: latency (interleaved, warmed up, median and p90) and memory.
+"""Measurement: latency (interleaved, warmed up, median and p90), ratios with intervals, memory.
 
 Timing follows what a careful engineer does by hand: a fixed thread count, warm-up runs that
 are thrown away, then N timed runs of each model *interleaved* (A B, B A, A B, ...) so that
-whatever else the machine is doing hits both models alike. On a GPU the clock is read only
-after synchronising, since kernels run asynchronously.
+whatever else the machine is doing hits both models alike. N is fixed, or as many rounds as fit
+in a time budget (at least a minimum). On a GPU the clock is read only after synchronising,
+since kernels run asynchronously.
+
+Inside the app no other model work runs while a region is timed: every piece of model work
+holds MACHINE (a first-come, first-served lock), a timed region for its whole length, a heavy
+job (a distillation step, an evaluation batch, a sweep point) one step at a time, so a heavy
+job pauses between two steps while a comparison is timed. What runs *outside* the app cannot be
+paused; OutsideLoad measures it and the figure says so.
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import psutil
 import torch
 
 MIB = 2**20
@@ -38,6 +46,43 @@ def configure_threads(threads: int | None = None) -> int:
     return torch.get_num_threads()
 
 
+class FairLock:
+    """A reentrant lock handed out first come, first served.
+
+    threading.Lock lets a thread that releases and at once re-acquires (a training loop) win over
+    one that has been waiting (a comparison); here the waiting one goes first.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._queue: list[int] = []  # waiting threads' idents, in arrival order
+        self._owner: int | None = None
+        self._depth = 0
+
+    def __enter__(self):
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return self
+            self._queue.append(me)
+            while self._owner is not None or self._queue[0] != me:
+                self._cond.wait()
+            self._queue.pop(0)
+            self._owner, self._depth = me, 1
+            return self
+
+    def __exit__(self, *exc):
+        with self._cond:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._cond.notify_all()
+
+
+MACHINE = FairLock()  # held by every piece of model work in the app (see the module's docstring)
+
+
 @dataclass
 class LatencyStats:
     median_ms: float
@@ -45,12 +90,108 @@ class LatencyStats:
     runs: int
     warmup: int
     p10_ms: float = 0.0
+    samples_ms: list[float] = field(default_factory=list, repr=False)  # in run order (for intervals)
 
     @classmethod
     def from_samples(cls, samples_ms: list[float], warmup: int) -> LatencyStats:
         data = np.asarray(samples_ms)
         median, p10, p90 = np.median(data), np.percentile(data, 10), np.percentile(data, 90)
-        return cls(float(median), float(p90), len(samples_ms), warmup, float(p10))
+        return cls(float(median), float(p90), len(samples_ms), warmup, float(p10), list(samples_ms))
+
+
+def ratio_interval(
+    slow_ms: list[float], fast_ms: list[float], confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Bootstrap interval of median(slow) / median(fast), resampling the interleaved rounds as pairs
+    (run i of both models ran side by side, so the machine's moods stay paired)."""
+    slow, fast = np.asarray(slow_ms), np.asarray(fast_ms)
+    rounds = min(len(slow), len(fast))
+    if rounds < 2:
+        ratio = float(np.median(slow) / np.median(fast))
+        return ratio, ratio
+    picks = np.random.default_rng(seed).integers(0, rounds, size=(resamples, rounds))  # (R, n)
+    ratios = np.median(slow[:rounds][picks], axis=1) / np.median(fast[:rounds][picks], axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+@dataclass
+class Speedup:
+    """How many times faster the smaller model ran, with a bootstrap interval, next to its bound:
+    with the same width, halving the layers can at most halve the time (embeddings and head are
+    shared work), so an interval wholly above `bound` is noise, not speed."""
+
+    value: float
+    low: float
+    high: float
+    bound: float  # the teacher's layers / the student's
+
+    @classmethod
+    def of(cls, slow: LatencyStats, fast: LatencyStats, bound: float) -> Speedup:
+        low, high = ratio_interval(slow.samples_ms, fast.samples_ms)
+        return cls(slow.median_ms / fast.median_ms, low, high, bound)
+
+    @property
+    def past_bound(self) -> bool:
+        return self.low > self.bound
+
+    def text(self) -> str:
+        shown = f"{self.value:.2f}x (95% CI {self.low:.2f}-{self.high:.2f})"
+        return shown + (f" {self.warning()}" if self.past_bound else "")
+
+    def warning(self) -> str:
+        return (
+            f"above the {self.bound:g}x that the layer counts allow: noise, not speed (the machine was busy "
+            "while timing): rerun"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "value": round(self.value, 4),
+            "ci95": [round(self.low, 4), round(self.high, 4)],
+            "bound": round(self.bound, 4),
+            "past_bound": self.past_bound,
+        }
+
+
+class OutsideLoad:
+    """How busy the machine was with *other* processes during a block: the CPU time they used,
+    as a share of all cores over the block's wall time (system busy time minus this process's)."""
+
+    BUSY = 0.25  # past this share a timing is flagged: other processes took a quarter of the CPUs
+
+    def __enter__(self):
+        self._start = (time.perf_counter(), self._system_busy(), self._own())
+        return self
+
+    def __exit__(self, *exc):
+        wall, busy, own = (b - a for a, b in zip(self._start, (time.perf_counter(), self._system_busy(), self._own())))
+        cores = psutil.cpu_count() or 1
+        self.share = max(0.0, min(1.0, (busy - own) / (wall * cores))) if wall > 0 else 0.0
+
+    @staticmethod
+    def _system_busy() -> float:
+        times = psutil.cpu_times()
+        return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+    @staticmethod
+    def _own() -> float:
+        times = psutil.Process().cpu_times()
+        return times.user + times.system
+
+    @property
+    def busy(self) -> bool:
+        return self.share > self.BUSY
+
+    def note(self) -> str:
+        """One line for a figure taken under this load, or "" when the machine was quiet."""
+        if not self.busy:
+            return ""
+        return (
+            f"Other processes used {self.share:.0%} of this machine's CPUs while it was timing: "
+            "the figures may be slow and noisy. Rerun when the machine is quieter."
+        )
 
 
 def _synchronize(device: torch.device) -> None:
@@ -58,29 +199,47 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+WARMUP = 2  # untimed runs of each callable before the timed ones
+MIN_RUNS = 5  # a time budget still times at least this many rounds
+MAX_RUNS = 200  # and at most this many
+
+
 def time_interleaved(
     runs: dict[str, Callable[[], object]],
-    repeats: int,
-    warmup: int = 2,
+    repeats: int | None = None,
+    warmup: int = WARMUP,
     device: torch.device = CPU,
+    budget_s: float | None = None,
 ) -> dict[str, LatencyStats]:
-    """Time each zero-argument callable `repeats` times, alternating the order every round."""
-    if repeats < 1:
+    """Time each zero-argument callable, alternating the order every round: `repeats` rounds, or
+    (repeats None) as many as fit in `budget_s` seconds of timing, at least MIN_RUNS.
+
+    Holds MACHINE throughout, so no other model work of this process runs in between.
+    """
+    if repeats is not None and repeats < 1:
         raise ValueError("repeats must be at least 1")
+    if repeats is None and not (budget_s and budget_s > 0):
+        raise ValueError("give repeats or a positive time budget")
     names = list(runs)
     samples: dict[str, list[float]] = {name: [] for name in names}
-    with torch.inference_mode():
+    with MACHINE, torch.inference_mode():
         for _ in range(warmup):
             for name in names:
                 runs[name]()
         _synchronize(device)
-        for round_index in range(repeats):
+        timed_ns, round_index = 0, 0
+        while round_index < (repeats or MAX_RUNS):
+            if repeats is None and round_index >= MIN_RUNS and timed_ns >= budget_s * 1e9:
+                break
             order = names if round_index % 2 == 0 else names[::-1]
             for name in order:
                 start = time.perf_counter_ns()
                 runs[name]()
                 _synchronize(device)
-                samples[name].append((time.perf_counter_ns() - start) / 1e6)
+                elapsed = time.perf_counter_ns() - start
+                timed_ns += elapsed
+                samples[name].append(elapsed / 1e6)
+            round_index += 1
     return {name: LatencyStats.from_samples(samples[name], warmup) for name in names}
 
 

@@ -15,7 +15,7 @@ import time
 import gradio as gr
 import torch
 
-from . import markup, measure, registry
+from . import loading, markup, measure, registry
 from .attention.tab import attention_tab
 from .bench.tab import bench_tab
 from .compare.tab import compare_tab
@@ -82,7 +82,12 @@ def serve(app: gr.Blocks, **launch_args) -> gr.Blocks:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The app's flags; `overrides` gathers the checkpoints they name, {(task, side): source}."""
     parser = argparse.ArgumentParser(description="BERT vs DistilBERT explorer (Gradio app)")
+    parser.add_argument("--bert", metavar="ID_OR_PATH", help="BERT-side checkpoint; its task is read from its config")
+    parser.add_argument(
+        "--distilbert", metavar="ID_OR_PATH", help="DistilBERT-side checkpoint; its task is read from its config"
+    )
     for task in registry.TASKS:
         for side in registry.SIDES:
             parser.add_argument(
@@ -94,7 +99,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, help="torch threads (env DISTILBERT_DEMO_THREADS; default all cores)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.overrides = {
+        (task, side): value
+        for task in registry.TASKS
+        for side in registry.SIDES
+        if (value := getattr(args, f"{task}_{side}".replace("-", "_")))
+    }
+    for side in registry.SIDES:  # --bert / --distilbert: the task comes from the checkpoint's head
+        source = getattr(args, side)
+        if source:
+            try:
+                args.overrides.setdefault((loading.task_of(source), side), source)
+            except loading.LoadError as err:
+                parser.error(str(err))  # one line and exit 2, as for any bad flag
+    return args
 
 
 def _log_when_ready(loader: threading.Thread, started: float, store: ModelStore, threads: int) -> None:
@@ -106,13 +125,7 @@ def create_app(args: argparse.Namespace) -> gr.Blocks:
     """The store from flags and environment, its weights loading in the background, and the page."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     threads = measure.configure_threads(args.threads)
-    overrides = {
-        (task, side): value
-        for task in registry.TASKS
-        for side in registry.SIDES
-        if (value := getattr(args, f"{task}_{side}".replace("-", "_")))
-    }
-    store = ModelStore(overrides)
+    store = ModelStore(args.overrides)
     # The page is laid out from configs and served at once; the weights load in the background
     # (fill-mask first), the banner says what is still loading, and a request waits for its pair.
     started = time.perf_counter()

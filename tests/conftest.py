@@ -121,3 +121,11 @@ def launched_app(tiny_store):
 
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def twin_store():
+    """The default checkpoints' architecture twins (the tests run offline): real sizes, random weights."""
+    from distilbert_demo.loading import ModelStore
+
+    return ModelStore()

@@ -8,23 +8,19 @@ the attention matrix, so it returns none); the timed production path stays on `s
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .. import inputs
+from .. import inputs, measure
 from ..distill import student
 from ..inputs import InputError
 from ..loading import LoadedModel
 from ..palette import TITLES
 
 CLS_TOKEN, SEP_TOKEN = "[CLS]", "[SEP]"
-# The models are shared between requests and switching to eager mutates their config, so
-# extractions run one at a time.
-_EAGER_LOCK = threading.Lock()
 _CHUNK_ELEMENTS = 2**20  # 4 MiB of float32 per temporary in head_divergence: fits in cache
 
 
@@ -66,7 +62,9 @@ def extract(loaded: LoadedModel, text: str, task: str = "fill-mask") -> Attentio
     """One eager forward pass with output_attentions; the model's attention implementation is restored after."""
     prepared = _prepare(loaded, text, task)
     model = loaded.model
-    with _EAGER_LOCK:
+    # The models are shared between requests and switching to eager mutates their config, so
+    # extractions run one at a time, and like all model work never while something is timed.
+    with measure.MACHINE:
         previous = model.config._attn_implementation
         try:
             if previous != "eager":

@@ -29,6 +29,7 @@ class AttentionSession:
     divergence: np.ndarray | None  # (Ls, Hs, Lt, Ht) JS bits; None when tokenizers differ
     summaries: pd.DataFrame
     notices: list[str] = field(default_factory=list)
+    untrained: bool = False  # a side is an untrained twin: its heads are random
 
     def sides(self) -> dict[str, AttentionMaps]:
         return {"bert": self.bert, "distilbert": self.distilbert}
@@ -68,6 +69,7 @@ def analyse(pair: Pair, text: str, layer_map_text: str | None = None) -> Attenti
         divergence=divergence,
         summaries=attention.summaries_frame(bert, distil),
         notices=notices,
+        untrained=pair.uses_twins,
     )
 
 

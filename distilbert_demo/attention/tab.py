@@ -41,7 +41,7 @@ def attention_handlers(store: ModelStore):
         return (
             state,
             notices(state.notices),
-            views.alignment_markdown(state, 0),
+            views.alignment_markdown(state, pick_d[0], pick_b[0]),
             fig_b,
             fig_d,
             view_b,
@@ -58,7 +58,7 @@ def attention_handlers(store: ModelStore):
             return (gr.skip(),) * 5
         heads = figures.head_figures(state, bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold)
         grids = figures.model_views(state, (bert_layer, bert_head), (distil_layer, distil_head))
-        return (*heads, *grids, views.alignment_markdown(state, distil_layer))
+        return (*heads, *grids, views.alignment_markdown(state, distil_layer, bert_layer))
 
     def follow_layer(state, distil_layer):
         """Moving the DistilBERT layer moves BERT to the layer it was initialised from."""

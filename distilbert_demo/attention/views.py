@@ -4,22 +4,33 @@ from __future__ import annotations
 
 from .session import AttentionSession, best_matches
 
+TWINS = (
+    "⚠️ Untrained twins: these heads are random, and the DistilBERT twin was not initialised from the BERT "
+    "twin, so the matches below say nothing about distillation."
+)
 
-def alignment_markdown(session: AttentionSession, distil_layer: int) -> str:
-    """Which BERT layer this DistilBERT layer came from, and its heads' best matches."""
-    layer, _ = session.pick("distilbert", distil_layer, 0)
-    source = session.layer_map[layer]
+
+def alignment_markdown(state: AttentionSession, distil_layer: float | None, bert_layer: float | None) -> str:
+    """Which BERT layer the DistilBERT layer came from, which one is shown beside it (the same
+    clamping as the figures, so the text always names the drawn layers), and the best matches."""
+    layer, _ = state.pick("distilbert", distil_layer, 0)
+    shown, _ = state.pick("bert", bert_layer, 0)
+    source = state.layer_map[layer]
+    beside = "its source" if shown == source else f"not its source, layer {source}: move a slider to re-align"
     lines = [
         "**Layer map** (DistilBERT layer → BERT layer): "
-        + ", ".join(f"{i}→{t}" for i, t in enumerate(session.layer_map)),
-        f"DistilBERT layer {layer} is shown next to BERT layer {source}.",
+        + ", ".join(f"{i}→{t}" for i, t in enumerate(state.layer_map)),
+        f"DistilBERT layer {layer} is shown next to BERT layer {shown} ({beside}).",
     ]
-    if session.divergence is None:
+    if state.untrained:
+        lines.insert(0, TWINS)
+    if state.divergence is None:
         return "\n\n".join(lines)
-    matches = best_matches(session)
+    matches = best_matches(state)
     matches = matches[matches["DistilBERT layer"] == layer]
     same = int(((matches["BERT layer"] == source) & (matches["BERT head"] == matches["DistilBERT head"])).sum())
     lines.append(
-        f"{same} of {len(matches)} heads of this layer are closest to the same-numbered head of BERT layer {source}."
+        f"{same} of {len(matches)} heads of DistilBERT layer {layer} are closest to the same-numbered head of "
+        f"BERT layer {source}."
     )
     return "\n\n".join(lines)

@@ -15,7 +15,7 @@ import itertools
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 from transformers import pipeline
@@ -69,13 +69,16 @@ class BenchRow:
     p90_ms: float
     peak_memory_mb: float
     runs: int
+    samples_ms: list[float] = field(default_factory=list, repr=False)  # the timed runs, in order
+    outside_load: float = 0.0  # share of the CPUs other processes used while this point was timed
 
     @property
     def sequences_per_s(self) -> float:
         return self.batch_size / (self.median_ms / 1000)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "sequences_per_s": round(self.sequences_per_s, 3)}
+        row = {k: v for k, v in asdict(self).items() if k != "samples_ms"}
+        return {**row, "sequences_per_s": round(self.sequences_per_s, 3)}
 
 
 def precision_supported(precision: str, device: torch.device) -> tuple[bool, str]:
@@ -204,9 +207,11 @@ def sweep(
             runs[side] = production_run(models[side], inputs, pair.task, mask_index=1 + len(ids) // 2)
             if with_baseline:
                 runs[f"{side} (pipeline)"] = _pipeline_run(loaded, models[side], ids, batch_size)
-        stats = measure.time_interleaved(runs, repeats=repeats, warmup=warmup, device=device)
-        for name, run in runs.items():
-            samples = stats[name]
+        with measure.MACHINE:  # one point at a time: a comparison can be timed between two points
+            with measure.OutsideLoad() as outside:
+                stats = measure.time_interleaved(runs, repeats=repeats, warmup=warmup, device=device)
+            peaks = {name: measure.peak_forward_bytes(run, device) / measure.MIB for name, run in runs.items()}
+        for name, samples in stats.items():
             yield BenchRow(
                 model=name,
                 seq_len=seq_len,
@@ -215,39 +220,67 @@ def sweep(
                 median_ms=samples.median_ms,
                 p10_ms=samples.p10_ms,
                 p90_ms=samples.p90_ms,
-                peak_memory_mb=measure.peak_forward_bytes(run, device) / measure.MIB,
+                peak_memory_mb=peaks[name],
                 runs=samples.runs,
+                samples_ms=samples.samples_ms,
+                outside_load=round(outside.share, 4),
             )
 
 
-def speedups(rows: list[BenchRow]) -> list[dict]:
-    """BERT median / DistilBERT median at every (seq_len, batch_size), app path."""
-    by_point: dict[tuple[int, int], dict[str, float]] = {}
+def layer_bound(pair: Pair) -> float:
+    """The most the encoder can gain: the teacher's layers over the student's (2x for 12 vs 6)."""
+    return pair.bert.layers / pair.distilbert.layers
+
+
+def speedups(rows: list[BenchRow], bound: float = LAYER_BOUND) -> list[dict]:
+    """BERT median / DistilBERT median at every (seq_len, batch_size), app path, with a bootstrap
+    95% interval over the interleaved runs; `past_bound` marks an interval wholly above `bound`."""
+    by_point: dict[tuple[int, int], dict[str, BenchRow]] = {}
     for row in rows:
-        by_point.setdefault((row.seq_len, row.batch_size), {})[row.model] = row.median_ms
-    return [
-        {"seq_len": t, "batch_size": b, "speedup": round(m["bert"] / m["distilbert"], 4)}
-        for (t, b), m in sorted(by_point.items())
-        if "bert" in m and "distilbert" in m
-    ]
+        by_point.setdefault((row.seq_len, row.batch_size), {})[row.model] = row
+    table = []
+    for (t, b), m in sorted(by_point.items()):
+        if "bert" in m and "distilbert" in m:
+            slow, fast = m["bert"], m["distilbert"]
+            low, high = measure.ratio_interval(slow.samples_ms, fast.samples_ms)
+            ratio = slow.median_ms / fast.median_ms
+            table.append({"seq_len": t, "batch_size": b, "speedup": round(ratio, 4),
+                          "ci95": [round(low, 4), round(high, 4)], "past_bound": low > bound})  # fmt: skip
+    return table
 
 
-def reading(rows: list[BenchRow]) -> str:
-    """One sentence that reads the result, anchored to the paper's 1.63x."""
-    table = speedups(rows)
+def reading(rows: list[BenchRow], bound: float = LAYER_BOUND) -> str:
+    """One sentence that reads the result, anchored to the paper's 1.63x; points whose interval lies
+    above the layer bound are left out of the range and flagged as noise."""
+    table = speedups(rows, bound)
     if not table:
         return ""
     # The point nearest the paper's setting: batch 1, a sentence-length input (~128 tokens).
     anchor = min(table, key=lambda r: (r["batch_size"] != 1, abs(r["seq_len"] - 128)))
-    spread = [r["speedup"] for r in table]
-    return (
+    low, high = anchor["ci95"]
+    sentence = (
         f"At {anchor['seq_len']} tokens, batch {anchor['batch_size']}: {anchor['speedup']:.2f}x "
-        f"(paper {PAPER_CPU_SPEEDUP}x on CPU); across the sweep {min(spread):.2f}x to {max(spread):.2f}x "
-        f"(halving the layers bounds the encoder near {LAYER_BOUND:.0f}x)."
+        f"(paper {PAPER_CPU_SPEEDUP}x on CPU; 95% CI {low:.2f}-{high:.2f})"
     )
+    sound = [r["speedup"] for r in table if not r["past_bound"]]
+    if sound:
+        sentence += f"; across the sweep {min(sound):.2f}x to {max(sound):.2f}x"
+    sentence += f" (halving the layers bounds the encoder near {bound:g}x)."
+    busiest = max((row.outside_load for row in rows), default=0.0)
+    if busiest > measure.OutsideLoad.BUSY:
+        sentence += f" Other processes used up to {busiest:.0%} of the CPUs while timing: the figures may be noisy."
+    noise = [f"{r['seq_len']}x{r['batch_size']}" for r in table if r["past_bound"]]
+    if noise:
+        sentence += (
+            f" {len(noise)} point(s) ({', '.join(noise)}) came out above that bound: noise, not speed (the machine "
+            "was busy while timing): rerun."
+        )
+    return sentence
 
 
-def result_dict(settings: BenchSettings, rows: list[BenchRow], device: str, stopped: bool = False) -> dict:
+def result_dict(
+    settings: BenchSettings, rows: list[BenchRow], device: str, bound: float = LAYER_BOUND, stopped: bool = False
+) -> dict:
     """What the CLI's --json and the API return for a sweep."""
     return {
         "task": settings.task,
@@ -255,8 +288,9 @@ def result_dict(settings: BenchSettings, rows: list[BenchRow], device: str, stop
         "threads": torch.get_num_threads(),
         "precision": settings.precision,
         "rows": [row.to_dict() for row in rows],
-        "speedup": speedups(rows),
-        "reading": reading(rows),
+        "speedup": speedups(rows, bound),
+        "layer_bound": bound,
+        "reading": reading(rows, bound),
         "stopped": stopped,
     }
 

@@ -50,23 +50,40 @@ def latency_figure(rows: list[BenchRow], batch_size: int) -> go.Figure:
     return fig
 
 
-def speedup_figure(rows: list[BenchRow]) -> go.Figure:
+def speedup_figure(rows: list[BenchRow], bound: float = LAYER_BOUND) -> go.Figure:
+    """The speed-up per length with its 95% interval; a point whose interval lies above the layer
+    bound is marked as noise. The axis always reaches every whisker."""
     fig = go.Figure()
-    table = speedups(rows)
+    table = speedups(rows, bound)
     for batch_size in sorted({r["batch_size"] for r in table}):
         points = [r for r in table if r["batch_size"] == batch_size]
         fig.add_trace(
             go.Scatter(
                 x=[r["seq_len"] for r in points],
                 y=[r["speedup"] for r in points],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [r["ci95"][1] - r["speedup"] for r in points],
+                    "arrayminus": [r["speedup"] - r["ci95"][0] for r in points],
+                },
                 mode="lines+markers",
+                marker={"symbol": ["x" if r["past_bound"] else "circle" for r in points], "size": 9},
                 name=f"batch {batch_size}",
+                hovertemplate="%{x} tokens: %{y:.2f}x<extra></extra>",
             )
         )
+    noise = [r for r in table if r["past_bound"]]
+    if noise:
+        fig.add_annotation(
+            text=f"× above the {bound:g}x bound: noise (machine busy), rerun",
+            xref="paper", yref="paper", x=0, y=1.0, showarrow=False, xanchor="left", font={"color": "#C44E52"},
+        )  # fmt: skip
     fig.add_hline(y=PAPER_CPU_SPEEDUP, line_dash="dot", annotation_text=f"paper, CPU: {PAPER_CPU_SPEEDUP}x")
-    fig.add_hline(y=LAYER_BOUND, line_dash="dash", annotation_text="layer-count bound: 2x")
+    fig.add_hline(y=bound, line_dash="dash", annotation_text=f"layer-count bound: {bound:g}x")
+    top = max([bound, *(r["ci95"][1] for r in table), *(r["speedup"] for r in table)])
     fig.update_xaxes(title="tokens", type="log", dtick=0.30103)
-    fig.update_yaxes(title="BERT / DistilBERT median", range=[0, 2.4])
+    fig.update_yaxes(title="BERT / DistilBERT median", range=[0, 1.15 * top])
     fig.update_layout(title="DistilBERT speed-up vs length", **_LAYOUT)
     return fig
 
@@ -101,6 +118,17 @@ def throughput_figure(rows: list[BenchRow], seq_len: int) -> go.Figure:
     for row in sorted(rows, key=lambda r: r.batch_size):
         if row.seq_len == seq_len:
             by_model.setdefault(row.model, []).append(row)
+    batches = {row.batch_size for row in rows}
+    if len(batches) < 2:  # one batch size is a column of dots, not a curve: say what to do instead
+        fig.add_annotation(
+            text=f"Only batch size {min(batches, default=1)} was measured.<br>"
+            "Choose two or more batch sizes to see throughput grow with the batch.",
+            xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 16},
+        )  # fmt: skip
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        fig.update_layout(title=f"Throughput vs batch size, {seq_len} tokens", **_LAYOUT)
+        return fig
     _model_lines(fig, by_model, "batch_size", "sequences_per_s")
     fig.update_xaxes(title="batch size", type="log", dtick=0.30103)
     fig.update_yaxes(title="sequences per second")

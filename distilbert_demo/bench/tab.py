@@ -19,13 +19,13 @@ ACTIVE_SWEEPS = StopFlags()
 FIELDS = ["task", "seq_lens", "batch_sizes", "precision", "repeats", "baseline"]  # the API's order
 
 
-def _figures(rows: list[core.BenchRow]):
+def _figures(rows: list[core.BenchRow], bound: float):
     batch = min((r.batch_size for r in rows), default=1)
     longest = max((r.seq_len for r in rows), default=128)
     seq_for_throughput = 128 if any(r.seq_len == 128 for r in rows) else longest
     return (
         figures.latency_figure(rows, batch),
-        figures.speedup_figure(rows),
+        figures.speedup_figure(rows, bound),
         figures.memory_figure(rows, batch),
         figures.throughput_figure(rows, seq_for_throughput),
     )
@@ -49,11 +49,12 @@ def bench_handlers(store: ModelStore):
         rows: list[core.BenchRow] = []
         session, stop = ACTIVE_SWEEPS.start(request)
         try:
-            for item in core.run(store.pair(registry.check_task(settings.task)), settings, stop):
+            pair = store.pair(registry.check_task(settings.task))
+            for item in core.run(pair, settings, stop):
                 if isinstance(item, core.Progress):
                     progress((item.done, item.total), desc=f"measuring {item.label}", unit="points")
                     if rows:  # redraw once per finished point
-                        yield ("", *_figures(rows), _table(rows), None, gr.skip())
+                        yield ("", *_figures(rows, core.layer_bound(pair)), _table(rows), None, gr.skip())
                 else:
                     rows.append(item)
         finally:
@@ -63,7 +64,8 @@ def bench_handlers(store: ModelStore):
             return
         csv_path = Path(tempfile.mkdtemp(prefix="bench-")) / "benchmark.csv"
         _table(rows).to_csv(csv_path, index=False)
-        result = core.result_dict(settings, rows, str(store.device), stopped=stop.is_set())
+        bound = core.layer_bound(pair)
+        result = core.result_dict(settings, rows, str(store.device), bound, stopped=stop.is_set())
         note = " (stopped early)" if stop.is_set() else ""
         message = (
             f"### {esc(result['reading'])}{note}\n\n<small>{settings.precision}, {result['threads']} threads on "
@@ -71,7 +73,7 @@ def bench_handlers(store: ModelStore):
             "per model, the models interleaved run by run; memory: "
             f"{MEMORY_METHOD['cuda' if store.device.type == 'cuda' else 'cpu']}.</small>"
         )
-        yield (message, *_figures(rows), _table(rows), str(csv_path), result)
+        yield (message, *_figures(rows, bound), _table(rows), str(csv_path), result)
 
     def stop(request: gr.Request):
         if not ACTIVE_SWEEPS.stop(request):

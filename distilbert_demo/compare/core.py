@@ -11,9 +11,11 @@ from ..loading import LoadedModel, Pair
 from ..measure import MIB, LatencyStats
 
 DEFAULT_TOP_K = 5
-DEFAULT_REPEATS = 20
+DEFAULT_BUDGET_S = 2.0  # seconds of timing per comparison, unless a number of runs is asked for
+MAX_BUDGET_S = 30.0
 MAX_TOP_K = 20
-MAX_REPEATS = 200
+MAX_REPEATS = measure.MAX_RUNS
+RANDOM_WEIGHTS = "the predictions come from random weights (untrained twins): they mean nothing"
 
 
 @dataclass
@@ -111,10 +113,32 @@ class Comparison:
     device: str
     notices: list[str] = field(default_factory=list)
     question: str | None = None
+    outside_load: float = 0.0  # share of the CPUs other processes used while timing (OutsideLoad)
+    budget_s: float | None = None  # the timing budget, when the runs were not counted out
 
     @property
     def speedup(self) -> float:
         return self.bert.latency.median_ms / self.distilbert.latency.median_ms
+
+    @property
+    def speedup_interval(self) -> measure.Speedup:
+        return measure.Speedup.of(self.bert.latency, self.distilbert.latency, self.bert.layers / self.distilbert.layers)
+
+    @property
+    def untrained(self) -> bool:
+        """A side is an untrained twin: its predictions are noise."""
+        return "twin" in (self.bert.source, self.distilbert.source)
+
+    def caveats(self) -> list[str]:
+        """What the headline must carry where it stands."""
+        said = []
+        if self.untrained:
+            said.append(RANDOM_WEIGHTS)
+        if self.speedup_interval.past_bound:
+            said.append(f"the speed-up is {self.speedup_interval.warning()}")
+        if self.outside_load > measure.OutsideLoad.BUSY:
+            said.append(f"other processes used {self.outside_load:.0%} of the CPUs while timing")
+        return said
 
     @property
     def size_ratio(self) -> float:
@@ -136,7 +160,9 @@ class Comparison:
         else:
             same = f"same top prediction at {agree.top1_matches} of {agree.positions} masks"
         faster = f"{self.speedup:.1f}x faster" if self.speedup >= 1 else f"{1 / self.speedup:.1f}x slower"
-        return f"DistilBERT: {faster}, {fewer:.0f}% fewer parameters, {same}"
+        verdict = f"DistilBERT: {faster}, {fewer:.0f}% fewer parameters, {same}"
+        caveats = self.caveats()
+        return verdict + (f" (but {'; '.join(caveats)})" if caveats else "")
 
     def to_dict(self) -> dict:
         return {
@@ -154,6 +180,9 @@ class Comparison:
                 else round(self.agreement.js_divergence, 6),
             },
             "speedup": round(self.speedup, 4),
+            "speedup_interval": self.speedup_interval.to_dict(),
+            "outside_load": round(self.outside_load, 4),
+            "budget_s": self.budget_s,
             "size_ratio": round(self.size_ratio, 4),
             "param_ratio": round(self.param_ratio, 4),
             "verdict": self.verdict(),
@@ -164,27 +193,32 @@ class Comparison:
         }
 
 
-def check_settings(top_k: int, repeats: int) -> None:
+def check_settings(top_k: int, repeats: int | None, budget_s: float = DEFAULT_BUDGET_S) -> None:
     if not 1 <= int(top_k) <= MAX_TOP_K:
         raise inputs.InputError(f"top-k must be between 1 and {MAX_TOP_K}.")
-    if not 1 <= int(repeats) <= MAX_REPEATS:
+    if repeats is not None and not 1 <= int(repeats) <= MAX_REPEATS:
         raise inputs.InputError(f"repeats must be between 1 and {MAX_REPEATS}.")
+    if not 0 < budget_s <= MAX_BUDGET_S:
+        raise inputs.InputError(f"the timing budget must be between 0 and {MAX_BUDGET_S:g} seconds.")
 
 
 def compare_pair(
     pair: Pair,
     text: str,
     top_k: int = DEFAULT_TOP_K,
-    repeats: int = DEFAULT_REPEATS,
-    warmup: int = 2,
+    repeats: int | None = None,
+    warmup: int = measure.WARMUP,
     question: str | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
 ) -> Comparison:
     """Run both models on `text`: predictions, interleaved latency, memory, agreement.
 
+    Timing runs `repeats` rounds, or (None) as many as fit in `budget_s` seconds, at least
+    measure.MIN_RUNS. No other model work of the app runs meanwhile (measure.MACHINE).
     For question answering `text` is the context and `question` the question.
     Raises inputs.InputError with a one-line message for input that cannot be run.
     """
-    check_settings(top_k, repeats)
+    check_settings(top_k, repeats, budget_s)
     models = pair.sides()
     if pair.task == "qa":
         question, text = qa.check_qa(question, text)
@@ -192,10 +226,13 @@ def compare_pair(
     else:
         text = inputs.check_text(text, pair.task)
         prepared = [inputs.prepare(text, pair.task, m.tokenizer, m.device) for m in models]
-    outputs = [predict.run_task(m, p, top_k, context=text) for m, p in zip(models, prepared)]
     forwards = {m.side: predict.production_forward(m, p) for m, p in zip(models, prepared)}
     device = models[0].device
-    latency = measure.time_interleaved(forwards, repeats=repeats, warmup=warmup, device=device)
+    with measure.MACHINE:
+        outputs = [predict.run_task(m, p, top_k, context=text) for m, p in zip(models, prepared)]
+        with measure.OutsideLoad() as outside:
+            latency = measure.time_interleaved(forwards, repeats, warmup, device, budget_s)
+        peaks = {m.side: measure.peak_forward_bytes(forwards[m.side], m.device) / MIB for m in models}
     reports = [
         ModelReport(
             name=m.name,
@@ -204,7 +241,7 @@ def compare_pair(
             layers=m.layers,
             weights_mb=m.weights_bytes / MIB,
             latency=latency[m.side],
-            peak_memory_mb=measure.peak_forward_bytes(forwards[m.side], m.device) / MIB,
+            peak_memory_mb=peaks[m.side],
             output=out,
             num_tokens=p.num_tokens,
             note=m.note,
@@ -226,4 +263,6 @@ def compare_pair(
         device=str(device),
         notices=notices,
         question=question if pair.task == "qa" else None,
+        outside_load=outside.share,
+        budget_s=budget_s if repeats is None else None,
     )

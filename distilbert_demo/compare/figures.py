@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..markup import percent
 from ..palette import COLORS, TITLES
-from ..predict import TaskOutput
+
+if TYPE_CHECKING:  # types only: figures never import the code that runs models
+    from ..predict import TaskOutput
 
 
 def _label(text: str) -> str:
@@ -20,18 +24,15 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _percent(score: float) -> str:
-    # Three significant digits: an untrained model's 0.0003 must not print as "0.0%".
-    return f"{score * 100:.3g}%"
-
-
 def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
     """Horizontal bars of the top candidates: one panel per [MASK], or one panel of labels."""
     if output.task == "sentiment":
         panels = [[(p.label, p.score) for p in output.predictions]]
         panel_titles = ["label probabilities"]
     elif output.task == "qa":
-        panels = [[(_short(p.text), p.score) for p in output.predictions]]
+        # One bar per span: two spans with the same text (or the same first words) are told apart
+        # by their character offsets in the context.
+        panels = [[(f"{_short(p.text)} · chars {p.start}-{p.end}", p.score) for p in output.predictions]]
         panel_titles = ["answers (p_start x p_end)"]
     else:
         panels = [[(c.token, c.score) for c in mask] for mask in output.predictions]
@@ -47,7 +48,7 @@ def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
                 y=labels,
                 orientation="h",
                 marker_color=COLORS[side],
-                text=[_percent(s) for s in scores],
+                text=[percent(s) for s in scores],
                 textposition="auto",
                 hovertemplate="%{y}: %{x:.4f}<extra></extra>",
                 showlegend=False,

@@ -8,6 +8,7 @@ import gradio as gr
 from .. import registry, resources
 from ..loading import LoadedModel, ModelStore
 from ..markup import notices
+from ..measure import MIN_RUNS
 from ..palette import TITLES
 from ..registry import SIDES
 from ..tabs import MODEL_QUEUE, error_markdown, guarded
@@ -44,7 +45,8 @@ def compare_handler(store: ModelStore):
         student: LoadedModel | None = None,
     ):
         pair = store.pair(registry.check_task(task), student)
-        result = core.compare_pair(pair, text, top_k=int(top_k), repeats=int(repeats), question=question)
+        runs = int(repeats) or None  # 0: as many runs as fit in the timing budget
+        result = core.compare_pair(pair, text, top_k=int(top_k), repeats=runs, question=question)
         reports = dict(zip(SIDES, (result.bert, result.distilbert)))
         answers = [
             views.answer_in_context(result.text, r.output.predictions) if task == "qa" else "" for r in reports.values()
@@ -80,7 +82,15 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> None:
     with gr.Row():
         task = gr.Radio(list(registry.TASKS), value="fill-mask", label="Task", scale=1)
         top_k = gr.Slider(1, core.MAX_TOP_K, value=core.DEFAULT_TOP_K, step=1, label="Top-k", scale=1)
-        repeats = gr.Slider(1, 100, value=core.DEFAULT_REPEATS, step=1, label="Timed runs per model", scale=1)
+        repeats = gr.Slider(
+            0,
+            core.MAX_REPEATS,
+            value=0,
+            step=1,
+            label="Timed runs per model",
+            info=f"0: as many as fit in {core.DEFAULT_BUDGET_S:g} s (at least {MIN_RUNS})",
+            scale=1,
+        )
     text = gr.Textbox(
         label="Text",
         value=resources.examples()["fill-mask"][0],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..markup import SOURCE_WORDS, esc
+from ..markup import SOURCE_WORDS, esc, percent
 from ..measure import MEMORY_METHOD
 from .core import Comparison, ModelReport
 
@@ -15,7 +15,7 @@ def metrics_table(report: ModelReport) -> str:
         ("Parameters", f"{report.params:,}"),
         ("Layers", str(report.layers)),
         ("Weights", f"{report.weights_mb:.1f} MiB"),
-        ("Latency median", f"{lat.median_ms:.1f} ms"),
+        ("Latency median", f"{lat.median_ms:.1f} ms (N = {lat.runs})"),
         ("Latency p90", f"{lat.p90_ms:.1f} ms"),
         ("Timed runs", f"{lat.runs} (after {lat.warmup} warm-up)"),
         ("Peak extra memory", f"{report.peak_memory_mb:.2f} MiB"),
@@ -32,14 +32,18 @@ def summary(result: Comparison) -> str:
     if agree.positions > 1:
         top1 += f" ({agree.top1_matches} of {agree.positions} masks)"
     device_type = "cuda" if result.device.startswith("cuda") else "cpu"
+    runs = result.bert.latency.runs
+    how_many = f"{runs} runs per model (as many as fit in {result.budget_s:g} s)" if result.budget_s else f"{runs} runs"
     return (
         f"### {esc(result.verdict())}\n\n"
-        f"| Speed-up | Size ratio | Top-1 match | Top-k overlap | Jensen-Shannon divergence |\n"
+        f"| Speed-up (95% CI) | Size ratio | Top-1 match | Top-k overlap | Jensen-Shannon divergence |\n"
         f"|---|---|---|---|---|\n"
-        f"| {result.speedup:.2f}x | {result.size_ratio:.2f} | {top1} | {agree.topk_overlap:.0%} | {js} |\n\n"
-        f"<small>Latency: median and p90 of {result.bert.latency.runs} runs per model after "
-        f"{result.bert.latency.warmup} warm-up, the two models interleaved, {result.threads} threads on "
-        f"{esc(result.device)}, inference mode, no attention outputs. Memory: {MEMORY_METHOD[device_type]}.</small>"
+        f"| {esc(result.speedup_interval.text())} | {result.size_ratio:.2f} | {top1} | {agree.topk_overlap:.0%} "
+        f"| {js} |\n\n"
+        f"<small>Latency: median and p90 of {how_many} after {result.bert.latency.warmup} warm-up, the two "
+        f"models interleaved, {result.threads} threads on {esc(result.device)}, inference mode, no attention "
+        f"outputs, no other model work of this app meanwhile; other processes used {result.outside_load:.0%} of "
+        f"the CPUs. Interval: bootstrap over the paired runs. Memory: {MEMORY_METHOD[device_type]}.</small>"
     )
 
 
@@ -54,4 +58,4 @@ def answer_in_context(context: str, answers: list) -> str:
 
     quote = flat(context[: best.start]) + "<mark>" + flat(context[best.start : best.end]) + "</mark>"
     quote += flat(context[best.end :])
-    return f"**Answer:** {flat(best.text)} (score {best.score:.3f})\n\n> {quote}"
+    return f"**Answer:** {flat(best.text)} (score {percent(best.score)})\n\n> {quote}"

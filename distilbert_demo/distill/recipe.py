@@ -27,7 +27,7 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
-from .. import predict
+from .. import measure, predict
 from ..inputs import InputError
 from ..settings import setting
 from . import corpus, student
@@ -308,7 +308,8 @@ class Distiller:
         # every optimizer step, and with N processes the learning rate would reach 0 after steps/N.
         self.student, self.optimizer, self.loader = self.accelerator.prepare(SelectiveHead(built), optimizer, loader)
         self.scheduler = scheduler
-        self.heldout = HeldOut(heldout, tokenizer, self.teacher, config, self.accelerator.device)
+        with measure.MACHINE:  # the teacher's held-out answers are model work too
+            self.heldout = HeldOut(heldout, tokenizer, self.teacher, config, self.accelerator.device)
         self.result = DistillResult(student=built, layers=layers)
 
     def _evaluate(self, step: int) -> HeldOutAgreement:
@@ -319,24 +320,20 @@ class Distiller:
     def run(self, stop: threading.Event | None = None) -> Iterator[StepReport]:
         config, result = self.config, self.result
         started = time.perf_counter()
-        result.agreement_before = self._evaluate(0)
+        with measure.MACHINE:
+            result.agreement_before = self._evaluate(0)
         batches = iter(self.loader)
         try:
             for step in range(1, config.steps + 1):
                 if stop is not None and stop.is_set():
                     result.stopped = True
                     break
-                device_type = self.accelerator.device.type
-                with torch.autocast(device_type, dtype=torch.bfloat16, enabled=config.bf16):
-                    parts = compute_losses(self.student, self.teacher, next(batches), config)
-                self.accelerator.backward(parts.total)
-                self.accelerator.clip_grad_norm_(self.student.parameters(), config.max_grad_norm)
-                self.optimizer.step()
-                self.scheduler.step()
-                self.optimizer.zero_grad(set_to_none=True)
-                losses = {k: self._mean_across_processes(v) for k, v in parts.as_floats().items()}
-                result.history.append({"step": step, **losses})
-                agreement = self._evaluate(step) if step % config.eval_every == 0 or step == config.steps else None
+                # One step at a time on the machine: a comparison asking to be timed goes between two steps.
+                with measure.MACHINE:
+                    losses = self._step(next(batches))
+                    result.history.append({"step": step, **losses})
+                    evaluate = step % config.eval_every == 0 or step == config.steps
+                    agreement = self._evaluate(step) if evaluate else None
                 result.elapsed_s = time.perf_counter() - started
                 yield StepReport(step, config.steps, losses, result.elapsed_s, agreement)
         finally:
@@ -345,6 +342,17 @@ class Distiller:
             result.agreement_after = HeldOutAgreement(last_eval["top1"], last_eval["kl"], last_eval["positions"])
             result.student = self.student_model.eval()
             self.optimizer = None  # Adam's moments are twice the student's size: free them now
+
+    def _step(self, batch: dict) -> dict[str, float]:
+        """One optimiser step on `batch`; the loss terms, averaged over processes."""
+        with torch.autocast(self.accelerator.device.type, dtype=torch.bfloat16, enabled=self.config.bf16):
+            parts = compute_losses(self.student, self.teacher, batch, self.config)
+        self.accelerator.backward(parts.total)
+        self.accelerator.clip_grad_norm_(self.student.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return {k: self._mean_across_processes(v) for k, v in parts.as_floats().items()}
 
     @property
     def student_model(self):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .. import resources
+from .. import measure, resources
 from ..inputs import InputError, check_upload_size
 from ..loading import LoadedModel, Pair
 
@@ -102,6 +102,9 @@ def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[floa
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+CHANCE = 1 / len(LABELS)  # what guessing gets on a balanced set
+
+
 @dataclass
 class ModelEvaluation:
     name: str
@@ -109,6 +112,13 @@ class ModelEvaluation:
     positive_probability: list[float]
     seconds: float
     labels: list[str]
+    source: str = ""  # where the weights came from (loading.SOURCES); "twin" = random weights
+
+    @property
+    def near_chance(self) -> bool:
+        """Its 95% interval holds the chance level: on this set it cannot be told from guessing."""
+        low, high = self.ci95
+        return low <= CHANCE <= high
 
     @property
     def correct(self) -> int:
@@ -163,11 +173,36 @@ class Evaluation:
     def speedup(self) -> float:
         return self.bert.seconds / self.distilbert.seconds
 
+    @property
+    def retention_defined(self) -> bool:
+        """Retention divides by BERT's accuracy: near chance that ratio says nothing."""
+        return self.bert.accuracy > 0 and not self.bert.near_chance
+
+    def caveats(self) -> list[str]:
+        """What the headline must carry where it stands."""
+        said = []
+        twins = [title for title, m in (("BERT", self.bert), ("DistilBERT", self.distilbert)) if m.source == "twin"]
+        if twins:
+            said.append(f"{' and '.join(twins)} {'is an untrained twin' if len(twins) == 1 else 'are untrained twins'}"
+                        " (random weights)")  # fmt: skip
+        near = [title for title, m in (("BERT", self.bert), ("DistilBERT", self.distilbert)) if m.near_chance]
+        if near:
+            who = "both models are" if len(near) == 2 else f"{near[0]} is"
+            said.append(
+                f"{who} at chance level ({CHANCE:.0%} for {len(LABELS)} labels) within the 95% interval on "
+                f"{len(self.data)} examples"
+            )
+        if not self.retention_defined:
+            said.append("retention is undefined near chance")
+        return said
+
     def verdict(self) -> str:
-        return (
+        verdict = (
             f"DistilBERT keeps {self.retention:.1%} of BERT's accuracy "
             f"({self.distilbert.accuracy:.1%} vs {self.bert.accuracy:.1%}) at {self.speedup:.1f}x the speed"
         )
+        caveats = self.caveats()
+        return verdict + (f", but {'; '.join(caveats)}" if caveats else "")
 
     def cases(self, only_interesting: bool = True) -> pd.DataFrame:
         """Examples where the two disagree or either is wrong (or all of them)."""
@@ -192,6 +227,8 @@ class Evaluation:
             "data": {"name": self.data.name, "examples": len(self.data)},
             "models": {"bert": self.bert.to_dict(), "distilbert": self.distilbert.to_dict()},
             "retention": round(self.retention, 6),
+            "retention_defined": self.retention_defined,
+            "caveats": self.caveats(),
             "agreement": round(self.agreement, 6),
             "speedup": round(self.speedup, 4),
             "verdict": self.verdict(),
@@ -233,21 +270,23 @@ def evaluate(
         for index in range(batches):
             # Alternate which model goes first, so that machine noise hits both alike.
             names = list(sides) if index % 2 == 0 else list(sides)[::-1]
-            for side in names:
-                loaded, out = sides[side], results[side]
-                chunk, inputs = next(streams[side])
-                started = time.perf_counter()
-                probs = loaded.model(**inputs).logits.float().softmax(-1)  # (B, C)
-                if loaded.device.type == "cuda":
-                    torch.cuda.synchronize(loaded.device)
-                out["s"] += time.perf_counter() - started
-                positive = loaded.labels.index("positive")
-                for row, i in enumerate(chunk):
-                    out["pred"][i] = loaded.labels[int(probs[row].argmax())]
-                    out["p"][i] = float(probs[row, positive])
+            with measure.MACHINE:  # one batch of each at a time: a comparison can be timed in between
+                for side in names:
+                    loaded, out = sides[side], results[side]
+                    chunk, inputs = next(streams[side])
+                    started = time.perf_counter()
+                    probs = loaded.model(**inputs).logits.float().softmax(-1)  # (B, C)
+                    if loaded.device.type == "cuda":
+                        torch.cuda.synchronize(loaded.device)
+                    out["s"] += time.perf_counter() - started
+                    positive = loaded.labels.index("positive")
+                    for row, i in enumerate(chunk):
+                        out["pred"][i] = loaded.labels[int(probs[row].argmax())]
+                        out["p"][i] = float(probs[row, positive])
             if progress is not None:
                 progress(index + 1, batches)
     evaluations = {
-        side: ModelEvaluation(sides[side].name, r["pred"], r["p"], r["s"], data.labels) for side, r in results.items()
+        side: ModelEvaluation(sides[side].name, r["pred"], r["p"], r["s"], data.labels, sides[side].source)
+        for side, r in results.items()
     }
     return Evaluation(data, evaluations["bert"], evaluations["distilbert"])
