@@ -74,7 +74,9 @@ def test_evaluate_endpoint(launched_app, tmp_path):
 
     client = Client(launched_app, verbose=False)
     summary, *_, raw = client.predict(None, api_name="/evaluate")
-    assert summary.startswith("### DistilBERT keeps")
+    # the tiny random models answer at about chance: then the headline says retention is undefined
+    headline = "### DistilBERT keeps" if raw["retention_defined"] else "### Retention is undefined here: BERT's"
+    assert summary.startswith(headline)
     assert raw["data"]["examples"] >= 200
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\nfine,maybe\n")

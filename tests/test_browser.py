@@ -103,6 +103,8 @@ def test_attention_tab_run_and_click_through_layers(page):
     # then another BERT layer through its model view
     _click_cell(page, "#bert-model-view", layer=3, head=0)
     expect(page.locator("#bert-head-map")).to_contain_text("BERT layer 3 head 0", timeout=20_000)
+    # the text names the layer the map shows (it used to keep naming the DistilBERT layer's source)
+    expect(page.locator("#alignment")).to_contain_text("DistilBERT layer 1 is shown next to BERT layer 3 (not its")
     expect(page.locator("#attention-summaries .js-plotly-plot")).to_be_visible()
     expect(page.locator("#best-matches")).to_contain_text("DistilBERT layer")
     page.screenshot(path=SCREENSHOTS / "attention-bert-layer3.png", full_page=True)
@@ -170,7 +172,8 @@ def test_benchmark_tab_small_sweep(page):
 def test_evaluate_tab(page):
     page.get_by_role("tab", name="Evaluate").click()
     page.locator("#evaluate-run").click()
-    expect(page.locator("#evaluate-summary")).to_contain_text("DistilBERT keeps", timeout=120_000)
+    expect(page.locator("#evaluate-summary")).to_contain_text("Retention", timeout=120_000)
+    expect(page.locator("#evaluate-summary")).to_contain_text("95% CI (Wilson)")
     expect(page.locator("#evaluate-bert-confusion .js-plotly-plot")).to_be_visible()
     expect(page.locator("#evaluate-cases")).to_contain_text("bert_p_positive")
     page.screenshot(path=SCREENSHOTS / "evaluate.png", full_page=True)

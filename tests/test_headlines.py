@@ -115,8 +115,9 @@ def test_evaluate_at_chance_says_so_and_retention_is_undefined():
     # 50% vs 50% on 248 examples with opposite answers: the seed's "keeps 100.0%" case
     result = evaluation(model_eval(124, 248, "twin", "b"), model_eval(124, 248, "twin", "d"))
     verdict = result.verdict()
-    assert "both models are at chance level (50% for 2 labels)" in verdict
-    assert "retention is undefined near chance" in verdict and "untrained twins" in verdict
+    assert verdict.startswith("Retention is undefined here: BERT's 50.0% cannot be told from chance (50% for 2")
+    assert "DistilBERT's 50.0% cannot be told from chance" in verdict and "untrained twins" in verdict
+    assert "keeps" not in verdict
     assert result.to_dict()["retention_defined"] is False
 
 

@@ -185,24 +185,28 @@ class Evaluation:
         if twins:
             said.append(f"{' and '.join(twins)} {'is an untrained twin' if len(twins) == 1 else 'are untrained twins'}"
                         " (random weights)")  # fmt: skip
-        near = [title for title, m in (("BERT", self.bert), ("DistilBERT", self.distilbert)) if m.near_chance]
-        if near:
-            who = "both models are" if len(near) == 2 else f"{near[0]} is"
+        if self.distilbert.near_chance:
             said.append(
-                f"{who} at chance level ({CHANCE:.0%} for {len(LABELS)} labels) within the 95% interval on "
-                f"{len(self.data)} examples"
+                f"DistilBERT's {self.distilbert.accuracy:.1%} cannot be told from chance ({CHANCE:.0%} for "
+                f"{len(LABELS)} labels) on {len(self.data)} examples"
             )
-        if not self.retention_defined:
-            said.append("retention is undefined near chance")
         return said
 
     def verdict(self) -> str:
-        verdict = (
-            f"DistilBERT keeps {self.retention:.1%} of BERT's accuracy "
-            f"({self.distilbert.accuracy:.1%} vs {self.bert.accuracy:.1%}) at {self.speedup:.1f}x the speed"
-        )
+        """The headline: retention when it means something, else why it does not; then the caveats."""
+        if self.retention_defined:
+            verdict = (
+                f"DistilBERT keeps {self.retention:.1%} of BERT's accuracy "
+                f"({self.distilbert.accuracy:.1%} vs {self.bert.accuracy:.1%}) at {self.speedup:.1f}x the speed"
+            )
+        else:
+            verdict = (
+                f"Retention is undefined here: BERT's {self.bert.accuracy:.1%} cannot be told from chance "
+                f"({CHANCE:.0%} for {len(LABELS)} labels) on {len(self.data)} examples (DistilBERT "
+                f"{self.distilbert.accuracy:.1%}, at {self.speedup:.1f}x the speed)"
+            )
         caveats = self.caveats()
-        return verdict + (f", but {'; '.join(caveats)}" if caveats else "")
+        return verdict + (f"; {'; '.join(caveats)}" if caveats else "")
 
     def cases(self, only_interesting: bool = True) -> pd.DataFrame:
         """Examples where the two disagree or either is wrong (or all of them)."""

@@ -19,8 +19,8 @@ def summary_table(result: Evaluation) -> str:
         f"### {esc(result.verdict())}\n\n"
         "| | Checkpoint | Accuracy | 95% CI (Wilson) | Time | Examples / s |\n|---|---|---|---|---|---|\n"
         + "\n".join(rows)
-        + f"\n\n**Retention** (DistilBERT / BERT accuracy): {result.retention:.1%}"
-        + ("" if result.retention_defined else " (undefined near chance)")
+        + "\n\n**Retention** (DistilBERT / BERT accuracy): "
+        + (f"{result.retention:.1%}" if result.retention_defined else "undefined (BERT is at chance level)")
         + " · "
         f"**agreement** between the two: {result.agreement:.1%} · {len(result.data)} examples "
         f"from {esc(result.data.name)}. <small>Time: the models' forward passes, in batches of "
