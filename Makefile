@@ -11,13 +11,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Stamp files: reinstall only when the requirement files change.
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements.txt
+# Stamp files: reinstall only when the requirement files change. constraints.txt fixes every
+# version (the ones the tests ran on); requirements*.txt only say what is needed.
+$(VENV)/.runtime: requirements.txt requirements-platform.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt -r requirements-platform.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements-dev.txt
+$(VENV)/.dev: requirements.txt requirements-platform.txt requirements-dev.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime

@@ -10,3 +10,6 @@ import os
 
 # Gradio phones home on import unless told not to; a public server and the tests never should.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+# On a ZeroGPU Space `spaces` patches torch, so it must come first (see gpu.py).
+from . import gpu  # noqa: E402, F401

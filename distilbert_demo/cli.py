@@ -3,8 +3,10 @@
     python -m distilbert_demo compare --task fill-mask --text "Paris is the [MASK] of France."
     python -m distilbert_demo attention --text "The cat sat on the mat." --json --npz maps.npz
     python -m distilbert_demo prefetch
+    python -m distilbert_demo doctor
 
-Exit codes: 0 success, 1 a model could not be loaded or downloaded, 2 bad input or flags.
+Exit codes: 0 success, 1 a model could not be loaded or downloaded (doctor: a check failed), 2 bad
+input or flags.
 Errors are one line on stderr, never a traceback.
 """
 
@@ -104,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
 
+    doc = commands.add_parser(
+        "doctor", help="check the default checkpoints (hub or cache) against transformers.pipeline and their cards"
+    )
+    doc.add_argument("--threads", type=int, help="torch threads (default: DISTILBERT_DEMO_THREADS or all cores)")
+    doc.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
+
     fetch = commands.add_parser("prefetch", help="download the configured checkpoints into the Hugging Face cache")
     fetch.add_argument("--bert", metavar="ID", help="also fetch this BERT-side checkpoint for every task")
     fetch.add_argument("--distilbert", metavar="ID", help="also fetch this DistilBERT-side checkpoint for every task")
@@ -165,7 +173,7 @@ def format_table(result: compare.Comparison) -> str:
         f"speed-up {result.speedup_interval.text()}, size ratio {data['size_ratio']:.2f}",
         f"verdict: {data['verdict']}",
         f"method: {bert['latency_ms']['runs']} timed runs per model after {bert['latency_ms']['warmup']} warm-up, "
-        f"interleaved; {data['threads']} threads on {data['device']}; other processes used "
+        f"interleaved; on {data['measured_on']}; other processes used "
         f"{data['outside_load']:.0%} of the CPUs; memory: {data['memory_method']}",
     ]
     lines += [f"note: {notice}" for notice in data["notices"]]
@@ -288,7 +296,7 @@ def print_sweep(rows: list, result: dict) -> None:
         "speed-up (BERT / DistilBERT median): "
         + ", ".join(f"{s['seq_len']}x{s['batch_size']}: {s['speedup']:.2f}x" for s in result["speedup"])
     )
-    print(f"{result['reading']} ({result['precision']}, {result['threads']} threads on {result['device']})")
+    print(f"{result['reading']} ({result['precision']}, on {result['measured_on']})")
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -343,6 +351,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_doctor(args: argparse.Namespace) -> int:
+    """Exit 0 when every check that ran passed, 1 when one failed (the report says which)."""
+    from . import doctor
+
+    measure.configure_threads(args.threads)
+    report = doctor.run(progress=lambda message: print(message, file=sys.stderr))
+    print(json.dumps(report.to_dict()) if args.json else report.text())
+    return report.exit_code
+
+
 def run_prefetch(args: argparse.Namespace) -> int:
     from . import prefetch
 
@@ -371,6 +389,7 @@ COMMANDS = {
     "distill": run_distill,
     "bench": run_bench,
     "evaluate": run_evaluate,
+    "doctor": run_doctor,
     "prefetch": run_prefetch,
 }
 

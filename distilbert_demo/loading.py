@@ -222,7 +222,10 @@ class ModelStore:
         """The task's pair; with `student` (a visitor's distilled model), that student stands in as
         the DistilBERT side of fill-mask."""
         if student is not None and task == "fill-mask":
-            return Pair(task, self.pair(task).bert, student)
+            teacher = self.pair(task).bert
+            if student.device != teacher.device:  # a student that left a ZeroGPU worker is on the CPU
+                student.model.to(teacher.device)
+            return Pair(task, teacher, student)
         with self._locks[task]:
             if task not in self._pairs:
                 loaded = {

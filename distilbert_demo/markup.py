@@ -75,3 +75,17 @@ def notices(messages: list[str], error: bool = False) -> str:
         return ""
     icon = "❌" if error else "ℹ️"
     return "\n".join(f"{icon} {esc(message)}" for message in messages)
+
+
+_STATUS_ICONS = {"pass": "✅", "fail": "❌", "skip": "⏭️", "info": "ℹ️"}
+
+
+def self_check(report) -> str:
+    """The doctor's report (doctor.Report) as a table; a failed check shows expected and got."""
+    rows = []
+    for check in report.checks:
+        detail = esc(check.detail)
+        if check.status == "fail":
+            detail += f"<br>expected `{esc(check.expected)}`<br>got `{esc(check.got)}`"
+        rows.append(f"| {_STATUS_ICONS[check.status]} | {esc(check.name)} | {detail} |")
+    return f"**{report.summary()}**\n\n| | Check | Result |\n|---|---|---|\n" + "\n".join(rows)

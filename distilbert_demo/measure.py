@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -37,6 +38,31 @@ MEMORY_METHOD = {
     "cpu": "torch.profiler memory events (bytes the CPU allocator handed out minus freed, at the peak)",
     "cuda": "torch.cuda.max_memory_allocated() minus the allocation before the pass",
 }
+
+
+def device_name(device: torch.device | str) -> str:
+    """ "GPU (NVIDIA H200)" or "CPU (AMD EPYC)"."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"GPU ({torch.cuda.get_device_name(device)})"
+    return f"CPU ({cpu_name()})"
+
+
+def device_label(device: torch.device | str) -> str:
+    """What measured a figure, as the page and the CLI say it: "GPU (NVIDIA H200)" or "CPU (AMD EPYC), 2 threads"."""
+    name = device_name(device)
+    return name if torch.device(device).type == "cuda" else f"{name}, {torch.get_num_threads()} threads"
+
+
+def cpu_name() -> str:
+    """The processor's model name (Linux: /proc/cpuinfo), else what the platform says."""
+    import platform
+
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
 
 
 def configure_threads(threads: int | None = None) -> int:

@@ -15,7 +15,7 @@ import time
 import gradio as gr
 import torch
 
-from . import loading, markup, measure, registry
+from . import doctor, gpu, loading, markup, measure, registry
 from .attention.tab import attention_tab
 from .bench.tab import bench_tab
 from .compare.tab import compare_tab
@@ -23,6 +23,7 @@ from .distill.tab import distill_tab
 from .evaluate.tab import evaluate_tab
 from .inputs import MAX_UPLOAD_BYTES
 from .loading import ModelStore
+from .tabs import MODEL_QUEUE, error_markdown, guarded
 
 CSS = """
 .verdict h3 { margin: 0.2em 0; }
@@ -35,7 +36,29 @@ def banner_text(store: ModelStore) -> str:
     """Which checkpoints are loaded, from where, on which device; pairs still loading say so."""
     loaded = store.loaded_pairs()
     loading = tuple(task for task in registry.TASKS if task not in {p.task for p in loaded})
-    return markup.banner(loaded, str(store.device), torch.get_num_threads(), loading)
+    return markup.banner(loaded, measure.device_name(store.device), torch.get_num_threads(), loading)
+
+
+def self_check_handler(store: ModelStore):
+    def run() -> str:
+        """The doctor's checks on the checkpoints this server has loaded (twins are skipped)."""
+        models = [model for pair in store.loaded_pairs() for model in pair.sides()]
+        return markup.self_check(doctor.run(models))
+
+    checked = guarded("running the self-check", lambda message: error_markdown(message))(run)
+    return gpu.on_gpu("self_check", gpu.self_check_seconds)(checked)
+
+
+def _self_check_panel(store: ModelStore) -> None:
+    with gr.Accordion("Self-check: do these weights give the published answers?", open=False):
+        gr.Markdown(
+            "Checks every loaded checkpoint against `transformers.pipeline` (scores within "
+            f"{doctor.PIPELINE_TOLERANCE:g}) and against its model card's published example (within "
+            f"{doctor.PUBLISHED_TOLERANCE:g}); the same checks as `distilbert-demo doctor`."
+        )
+        button = gr.Button("Run the self-check", size="sm", elem_id="self-check-run")
+        result = gr.Markdown(elem_id="self-check")
+    button.click(self_check_handler(store), outputs=result, concurrency_id=MODEL_QUEUE, api_name="self_check")
 
 
 def build_app(store: ModelStore) -> gr.Blocks:
@@ -47,6 +70,7 @@ def build_app(store: ModelStore) -> gr.Blocks:
         gr.Markdown("# BERT vs DistilBERT, side by side")
         banner = gr.Markdown(banner_text(store), elem_id="banner")
         app.load(lambda: banner_text(store), outputs=banner, queue=False, api_visibility="private")
+        _self_check_panel(store)
         student_state = gr.State(None)  # this visitor's distilled student, once they choose to use it
         with gr.Tabs():
             with gr.Tab("Compare", id="compare"):

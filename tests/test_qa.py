@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from transformers import (
@@ -13,12 +12,13 @@ from transformers import (
     BertTokenizerFast,
     DistilBertForQuestionAnswering,
     DistilBertTokenizerFast,
-    pipeline,
 )
 
 from distilbert_demo import qa, registry, twins
 from distilbert_demo.inputs import MAX_CHARS, InputError
 from distilbert_demo.loading import LoadedModel, load_model
+from distilbert_demo.reference import Span
+from distilbert_demo.reference import qa_answers as pipeline_answers
 
 from .conftest import _bert_config, _distil_config, save_tiny, tiny_vocab
 
@@ -73,62 +73,6 @@ def loaded(request, qa_folders) -> LoadedModel:
     return model
 
 
-Span = tuple[str, int, int, float]  # (answer, start, end, score), as the pipeline's dicts hold them
-
-
-def pipeline_answers(model, tokenizer, question: str, context: str, top_k: int = 1) -> list[Span]:
-    """transformers' question-answering pipeline, as (answer, start, end, score), best first.
-
-    transformers 5 removed that pipeline (`pipeline("question-answering")` raises KeyError). Where
-    it is gone, this replays its v4 code path for one window: the same tokenizer call, the same
-    p_mask (context tokens and [CLS] allowed), the decoding helper `select_starts_ends` that
-    transformers 5 still ships, and the same word-aligned character offsets.
-    """
-    try:
-        qa_pipe = pipeline("question-answering", model=model, tokenizer=tokenizer, device=CPU)
-    except KeyError:
-        pass
-    else:  # a transformers that still has it: ask the real thing
-        out = qa_pipe(question=question, context=context, top_k=top_k)
-        out = out if isinstance(out, list) else [out]
-        return [(a["answer"], a["start"], a["end"], a["score"]) for a in out]
-
-    from transformers.pipelines.document_question_answering import select_starts_ends
-
-    max_seq_len = min(tokenizer.model_max_length, 384)
-    enc = tokenizer(
-        text=question,
-        text_pair=context,
-        padding="do_not_pad",
-        truncation="only_second",
-        max_length=max_seq_len,
-        stride=min(max_seq_len // 2, 128),
-        return_tensors="np",
-        return_token_type_ids=True,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-        return_special_tokens_mask=True,
-    )
-    assert len(enc["input_ids"]) == 1, "these contexts fit one window"
-    p_mask = [int(seq != 1) for seq in enc.sequence_ids(0)]
-    for cls_index in np.nonzero(enc["input_ids"][0] == tokenizer.cls_token_id)[0]:
-        p_mask[cls_index] = 0  # the pipeline keeps [CLS] unmasked
-    fw_args = {k: torch.tensor(enc[k]) for k in tokenizer.model_input_names}  # (1, T) each
-    with torch.no_grad():
-        out = model(**fw_args)
-    starts, ends, scores, _ = select_starts_ends(
-        out.start_logits.numpy(), out.end_logits.numpy(), p_mask, enc["attention_mask"], top_k=top_k
-    )
-    encoding = enc.encodings[0]
-    answers = []
-    for s, e, score in zip(starts.tolist(), ends.tolist(), scores):
-        try:
-            start = encoding.word_to_chars(encoding.token_to_word(s), sequence_index=1)[0]
-            end = encoding.word_to_chars(encoding.token_to_word(e), sequence_index=1)[1]
-        except Exception:  # noqa: BLE001 - the pipeline falls back to token offsets likewise
-            start, end = encoding.offsets[s][0], encoding.offsets[e][1]
-        answers.append((context[start:end], start, end, float(score)))
-    return sorted(answers, key=lambda a: a[3], reverse=True)[:top_k]
 
 
 def assert_same(ours: list[qa.Answer], theirs: list[Span]) -> None:

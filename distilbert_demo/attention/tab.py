@@ -8,7 +8,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import registry, resources
+from .. import gpu, registry, resources
+from ..gpu import on_gpu
 from ..inputs import InputError
 from ..loading import LoadedModel, ModelStore
 from ..markup import notices
@@ -28,6 +29,7 @@ def _failed(message: str):
 def attention_handlers(store: ModelStore):
     """Handlers of the Attention tab. Only `analyse` runs the models; the rest redraw from state."""
 
+    @on_gpu("attention", gpu.attention_seconds)
     @guarded("extracting attention", _failed)
     def analyse(task: str, text: str, layer_map: str, student: LoadedModel | None = None):
         """(task, text, layer map) -> state, message, every figure, the best-match table, JSON."""

@@ -286,6 +286,7 @@ def result_dict(
         "task": settings.task,
         "device": device,
         "threads": torch.get_num_threads(),
+        "measured_on": measure.device_label(device),
         "precision": settings.precision,
         "rows": [row.to_dict() for row in rows],
         "speedup": speedups(rows, bound),

@@ -8,7 +8,8 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from .. import registry
+from .. import gpu, registry
+from ..gpu import on_gpu
 from ..loading import ModelStore
 from ..markup import esc
 from ..measure import MEMORY_METHOD
@@ -41,6 +42,7 @@ def _failed(message: str):
 
 
 def bench_handlers(store: ModelStore):
+    @on_gpu("bench", gpu.bench_seconds)
     @guarded("measuring", _failed)
     def run(request: gr.Request, progress=gr.Progress(), **values):  # noqa: B008 - Gradio injects these
         """(the BenchSettings fields of FIELDS, by name) -> yields (message, latency, speed-up, memory,
@@ -68,8 +70,8 @@ def bench_handlers(store: ModelStore):
         result = core.result_dict(settings, rows, str(store.device), bound, stopped=stop.is_set())
         note = " (stopped early)" if stop.is_set() else ""
         message = (
-            f"### {esc(result['reading'])}{note}\n\n<small>{settings.precision}, {result['threads']} threads on "
-            f"{esc(result['device'])}; each point: {core.WARMUP} warm-up runs, then {settings.repeats} timed runs "
+            f"### {esc(result['reading'])}{note}\n\n<small>{settings.precision}, on "
+            f"{esc(result['measured_on'])}; each point: {core.WARMUP} warm-up runs, then {settings.repeats} timed runs "
             "per model, the models interleaved run by run; memory: "
             f"{MEMORY_METHOD['cuda' if store.device.type == 'cuda' else 'cpu']}.</small>"
         )

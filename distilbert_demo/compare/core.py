@@ -15,7 +15,7 @@ DEFAULT_BUDGET_S = 2.0  # seconds of timing per comparison, unless a number of r
 MAX_BUDGET_S = 30.0
 MAX_TOP_K = 20
 MAX_REPEATS = measure.MAX_RUNS
-RANDOM_WEIGHTS = "the predictions come from random weights (untrained twins): they mean nothing"
+RANDOM_WEIGHTS = "the predictions come from untrained twins with random weights and mean nothing"
 
 
 @dataclass
@@ -115,6 +115,7 @@ class Comparison:
     question: str | None = None
     outside_load: float = 0.0  # share of the CPUs other processes used while timing (OutsideLoad)
     budget_s: float | None = None  # the timing budget, when the runs were not counted out
+    measured_on: str = ""  # measure.device_label at timing time: "CPU (...), 2 threads" / "GPU (...)"
 
     @property
     def speedup(self) -> float:
@@ -183,6 +184,7 @@ class Comparison:
             "speedup_interval": self.speedup_interval.to_dict(),
             "outside_load": round(self.outside_load, 4),
             "budget_s": self.budget_s,
+            "measured_on": self.measured_on,
             "size_ratio": round(self.size_ratio, 4),
             "param_ratio": round(self.param_ratio, 4),
             "verdict": self.verdict(),
@@ -265,4 +267,5 @@ def compare_pair(
         question=question if pair.task == "qa" else None,
         outside_load=outside.share,
         budget_s=budget_s if repeats is None else None,
+        measured_on=measure.device_label(device),
     )

@@ -69,8 +69,8 @@ def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
     return fig
 
 
-def latency_figure(medians: dict[str, float], p90s: dict[str, float]) -> go.Figure:
-    """Median latency of both models, with the p90 as an error bar."""
+def latency_figure(medians: dict[str, float], p90s: dict[str, float], measured_on: str = "") -> go.Figure:
+    """Median latency of both models, with the p90 as an error bar, and what measured it."""
     sides = list(medians)
     fig = go.Figure(
         go.Bar(
@@ -89,7 +89,7 @@ def latency_figure(medians: dict[str, float], p90s: dict[str, float]) -> go.Figu
         )
     )
     fig.update_layout(
-        title="Latency (median, whisker to p90)",
+        title="Latency (median, whisker to p90)" + (f" on {_label(measured_on)}" if measured_on else ""),
         yaxis_title="ms",
         height=300,
         margin={"l": 10, "r": 10, "t": 50, "b": 30},

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import registry, resources
+from .. import gpu, registry, resources
+from ..gpu import on_gpu
 from ..loading import LoadedModel, ModelStore
 from ..markup import notices
 from ..measure import MIN_RUNS
@@ -35,6 +36,7 @@ def compare_handler(store: ModelStore):
     chart and metrics, the latency chart, the JSON result, and (qa) each model's answer in context.
     """
 
+    @on_gpu("compare", gpu.compare_seconds)
     @guarded("running the models", _failed)
     def run(
         task: str,
@@ -59,7 +61,9 @@ def compare_handler(store: ModelStore):
             figures.predictions_figure(result.distilbert.output, "distilbert"),
             views.metrics_table(result.distilbert),
             figures.latency_figure(
-                {s: r.latency.median_ms for s, r in reports.items()}, {s: r.latency.p90_ms for s, r in reports.items()}
+                {s: r.latency.median_ms for s, r in reports.items()},
+                {s: r.latency.p90_ms for s, r in reports.items()},
+                result.measured_on,
             ),
             *answers,
             result.to_dict(),

@@ -41,7 +41,7 @@ def summary(result: Comparison) -> str:
         f"| {esc(result.speedup_interval.text())} | {result.size_ratio:.2f} | {top1} | {agree.topk_overlap:.0%} "
         f"| {js} |\n\n"
         f"<small>Latency: median and p90 of {how_many} after {result.bert.latency.warmup} warm-up, the two "
-        f"models interleaved, {result.threads} threads on {esc(result.device)}, inference mode, no attention "
+        f"models interleaved, on {esc(result.measured_on)}, inference mode, no attention "
         f"outputs, no other model work of this app meanwhile; other processes used {result.outside_load:.0%} of "
         f"the CPUs. Interval: bootstrap over the paired runs. Memory: {MEMORY_METHOD[device_type]}.</small>"
     )

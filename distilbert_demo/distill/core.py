@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from .. import gpu
 from ..compare.core import Comparison, compare_pair
 from ..inputs import InputError
 from ..loading import LoadedModel, Pair
@@ -87,4 +88,6 @@ def finish(distiller: Distiller, teacher: LoadedModel, repeats: int = 10) -> Fin
         tokenizer=teacher.tokenizer,
     )
     comparison = compare_pair(Pair("fill-mask", teacher, student_model), SAMPLE_TEXT, repeats=repeats)
+    if gpu.ZERO_GPU:  # the student leaves this ZeroGPU worker pickled: CPU tensors only (Compare moves it back)
+        student_model.model.to("cpu")
     return FinishedRun(student=student_model, comparison=comparison, archive=archive)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import registry, resources
+from .. import gpu, registry, resources
+from ..gpu import on_gpu
 from ..inputs import UPLOAD_LIMIT_TEXT
 from ..loading import ModelStore
 from ..markup import esc
@@ -30,6 +31,7 @@ def _failed(message: str):
 def distill_handlers(store: ModelStore):
     """start (a generator: live curves), stop, and use-this-student."""
 
+    @on_gpu("distill", gpu.distill_seconds)
     @guarded("distilling", _failed)
     def start(
         pasted: str | None,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import registry
+from .. import gpu, registry
+from ..gpu import on_gpu
 from ..inputs import UPLOAD_LIMIT_TEXT
 from ..loading import ModelStore
 from ..markup import esc
@@ -21,6 +22,7 @@ def _failed(message: str):
 
 
 def evaluate_handler(store: ModelStore):
+    @on_gpu("evaluate", gpu.evaluate_seconds)
     @guarded("evaluating", _failed)
     def run(upload: str | None, progress=gr.Progress()):  # noqa: B008 - how Gradio injects its progress tracker
         """(optional CSV) -> summary, two confusion matrices, the cases table, its CSV, JSON."""

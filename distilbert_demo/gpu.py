@@ -1,0 +1,82 @@
+"""ZeroGPU: the handlers that run models ask for a GPU, for as long as their work needs.
+
+On a ZeroGPU Space a GPU is attached only while a function decorated with `spaces.GPU` runs, for
+at most the duration it asks for (visitors pay that from a daily quota of minutes, so asks are
+short and follow the request). Everywhere else (a laptop, CI, a CPU Space) `spaces.GPU` returns
+the function unchanged, and without the `spaces` package so does `on_gpu`. The package must be
+imported before torch: distilbert_demo/__init__.py does that.
+
+On ZeroGPU the decorated call runs in a forked worker and its arguments and results are pickled,
+so handlers return plain data (figures, tables, text) and models that leave a call are on the CPU.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+try:
+    import spaces
+except ImportError:  # not on Spaces: nothing to attach
+    spaces = None
+
+ZERO_GPU = spaces is not None and bool(spaces.config.Config.zero_gpu)  # on a ZeroGPU Space now
+
+# name -> its duration function (seconds from the handler's own arguments), for tests and the README
+DURATIONS: dict[str, Callable[..., int]] = {}
+MAX_DURATION_S = 300  # the most one call asks for: a visitor's quota is minutes a day
+
+
+def capped(duration: Callable[..., float]) -> Callable[..., int]:
+    """Whole seconds, at most MAX_DURATION_S."""
+
+    def seconds(*args, **kwargs) -> int:
+        return int(min(MAX_DURATION_S, math.ceil(duration(*args, **kwargs))))
+
+    return seconds
+
+
+def on_gpu(name: str, duration: Callable[..., float]):
+    """Decorate a handler that runs models; `duration` gets the handler's arguments."""
+    seconds = capped(duration)
+
+    def wrap(handler):
+        DURATIONS[name] = seconds
+        return handler if spaces is None else spaces.GPU(duration=seconds)(handler)
+
+    return wrap
+
+
+def _number(value, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+# What each handler asks for. Loading a pair onto the GPU and the warm-up take seconds; on a GPU a
+# forward pass of either model takes milliseconds, a distillation step well under a second.
+def compare_seconds(task=None, text=None, top_k=None, repeats=0, *rest, **kwargs) -> float:
+    return 20 + 0.05 * _number(repeats, 0)
+
+
+def attention_seconds(*args, **kwargs) -> float:
+    return 20
+
+
+def evaluate_seconds(*args, **kwargs) -> float:
+    return 60
+
+
+def distill_seconds(*args, steps=100, **kwargs) -> float:
+    return 30 + 0.3 * _number(steps, 100)  # build the student, then ~0.1-0.3 s a step, then compare
+
+
+def bench_seconds(*args, seq_lens=(), batch_sizes=(), repeats=10, baseline=True, **kwargs) -> float:
+    points = max(1, len(seq_lens or ())) * max(1, len(batch_sizes or ()))
+    runs_per_point = (_number(repeats, 10) + 2) * (4 if baseline else 2)  # warm-up, both models, pipelines
+    return 15 + points * (2 + 0.03 * runs_per_point)
+
+
+def self_check_seconds(*args, **kwargs) -> float:
+    return 60

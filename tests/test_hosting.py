@@ -1,0 +1,56 @@
+"""What a Space reads: the README's front matter and requirements.txt, as the hosting docs want them."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+from distilbert_demo import registry
+
+ROOT = Path(__file__).resolve().parent.parent
+PLATFORM_MANAGED = {"gradio", "spaces", "huggingface_hub", "huggingface-hub"}
+
+
+def front_matter() -> dict:
+    text = (ROOT / "README.md").read_text("utf-8")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def requirement_names(path: Path) -> dict[str, str]:
+    """name -> the version part of each requirement line (comments and includes left out)."""
+    found = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            name = re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower()
+            found[name] = line[len(name) :]
+    return found
+
+
+def test_requirements_leave_the_platform_its_own_packages():
+    names = requirement_names(ROOT / "requirements.txt")
+    assert not PLATFORM_MANAGED & set(names)
+    assert "==" not in names["torch"] and names["torch"].startswith(">=2.8")  # ZeroGPU picks its torch
+    for name in ("transformers", "accelerate", "plotly", "pandas"):
+        assert name in names and "==" not in names[name]
+
+
+def test_constraints_fix_every_version_the_tests_run_on():
+    pins = requirement_names(ROOT / "constraints.txt")
+    for name in ("torch", "transformers", "gradio", "huggingface_hub", "spaces", "pytest"):
+        assert pins[name].startswith("=="), name
+    assert front_matter()["sdk_version"] == pins["gradio"].removeprefix("==")
+
+
+def test_front_matter_for_zero_gpu_and_a_lean_cpu_space():
+    meta = front_matter()
+    assert len(meta["short_description"]) <= 60
+    assert meta["python_version"] in {"3.10", "3.12"}  # what ZeroGPU runs (and transformers 5 needs 3.11+)
+    defaults = {spec.defaults[side] for spec in registry.TASKS.values() for side in registry.SIDES}
+    assert set(meta["models"]) == defaults and meta["tags"]
+    preloaded = dict(entry.split(" ", 1) for entry in meta["preload_from_hub"])
+    assert set(preloaded) == defaults  # the registry's own names: the cache the app reads
+    for repo, files in preloaded.items():
+        names = files.split(",")
+        weights = [n for n in names if n.endswith((".safetensors", ".bin"))]
+        assert "config.json" in names and "tokenizer_config.json" in names and len(weights) == 1, repo
