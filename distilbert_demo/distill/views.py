@@ -43,5 +43,5 @@ def summary_markdown(distiller: Distiller, finished: FinishedRun) -> str:
     return (
         f"### Run {status}: {len(result.history)} steps in {result.elapsed_s:.0f} s\n\n{table}{caveat}\n\n"
         f"<small>Latency: {teacher.latency.runs} interleaved runs on “{esc(SAMPLE_TEXT)}”, "
-        f"{cmp.threads} threads. Agreement on {after.positions} masked held-out positions.</small>"
+        f"measured on {esc(cmp.measured_on)}. Agreement on {after.positions} masked held-out positions.</small>"
     )

@@ -160,6 +160,7 @@ class Evaluation:
     data: LabelledSet
     bert: ModelEvaluation
     distilbert: ModelEvaluation
+    measured_on: str = ""  # measure.device_label of the timed forward passes
 
     @property
     def retention(self) -> float:
@@ -235,6 +236,7 @@ class Evaluation:
             "caveats": self.caveats(),
             "agreement": round(self.agreement, 6),
             "speedup": round(self.speedup, 4),
+            "measured_on": self.measured_on,
             "verdict": self.verdict(),
         }
 
@@ -293,4 +295,4 @@ def evaluate(
         side: ModelEvaluation(sides[side].name, r["pred"], r["p"], r["s"], data.labels, sides[side].source)
         for side, r in results.items()
     }
-    return Evaluation(data, evaluations["bert"], evaluations["distilbert"])
+    return Evaluation(data, evaluations["bert"], evaluations["distilbert"], measure.device_label(pair.bert.device))

@@ -24,5 +24,5 @@ def summary_table(result: Evaluation) -> str:
         + " · "
         f"**agreement** between the two: {result.agreement:.1%} · {len(result.data)} examples "
         f"from {esc(result.data.name)}. <small>Time: the models' forward passes, in batches of "
-        "similar length, the two models alternating batch by batch.</small>"
+        f"similar length, the two models alternating batch by batch, on {esc(result.measured_on)}.</small>"
     )
