@@ -13,3 +13,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 # On a ZeroGPU Space `spaces` patches torch, so it must come first (see gpu.py).
 from . import gpu  # noqa: E402, F401
+from .storage import default_root  # noqa: E402
+
+# Gradio's cache (the copies of files handed to the page) lives in the app's own folder, so it
+# expires with the rest and goes when the process ends (storage.py).
+os.environ.setdefault("GRADIO_TEMP_DIR", str(default_root() / "gradio"))

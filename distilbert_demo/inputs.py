@@ -20,7 +20,12 @@ _MASK_PATTERN = re.compile(re.escape(MASK), re.IGNORECASE)
 
 
 class InputError(ValueError):
-    """The input cannot be run; str(error) is a one-line message for the user."""
+    """The input cannot be run; str(error) is a one-line message for the user. `field` names the
+    setting at fault when it is not the text (the page shows the message next to that control)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def check_upload_size(size: int) -> None:

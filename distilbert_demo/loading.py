@@ -216,6 +216,7 @@ class ModelStore:
         self.allow_twin = allow_twin
         self.device = pick_device()
         self._pairs: dict[str, Pair] = {}
+        self.failures: dict[str, str] = {}  # task -> why its pair could not be loaded
         self._locks = {task: threading.Lock() for task in registry.TASKS}
 
     def pair(self, task: str, student: LoadedModel | None = None) -> Pair:
@@ -257,8 +258,22 @@ class ModelStore:
     def loaded_pairs(self) -> list[Pair]:
         return [self._pairs[task] for task in registry.TASKS if task in self._pairs]
 
+    def settled(self) -> bool:
+        """Every pair has loaded or failed: the banner has nothing more to wait for."""
+        return all(task in self._pairs or task in self.failures for task in registry.TASKS)
+
     def load_in_background(self, tasks: list[str]) -> threading.Thread:
-        """Start loading `tasks` now; a request for one of them waits until it is ready."""
-        thread = threading.Thread(target=lambda: [self.pair(task) for task in tasks], daemon=True, name="loader")
+        """Start loading `tasks` now; a request for one of them waits until it is ready. A pair that
+        cannot load is recorded in `failures` (the banner says why) instead of ending the thread."""
+
+        def load_all():
+            for task in tasks:
+                try:
+                    self.pair(task)
+                except Exception as err:  # noqa: BLE001 - one pair's failure must not stop the others
+                    self.failures[task] = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                    log.error("the %s pair could not be loaded: %s", task, self.failures[task])
+
+        thread = threading.Thread(target=load_all, daemon=True, name="loader")
         thread.start()
         return thread

@@ -51,13 +51,16 @@ def _why(pairs: list[Pair]) -> list[str]:
     return [f"{', '.join(esc(n) for n in dict.fromkeys(names))}: {esc(reason)}" for reason, names in hit.items()]
 
 
-def banner(pairs: list[Pair], device: str, threads: int, loading: tuple[str, ...] = ()) -> str:
+def banner(
+    pairs: list[Pair], device: str, threads: int, loading: tuple[str, ...] = (), failed: dict[str, str] | None = None
+) -> str:
     lines = [f"**Device:** {esc(device)} · **threads:** {threads}"]
     lines += [
         f"- **{esc(pair.task)}**: BERT = {_model_line(pair.bert)}; DistilBERT = {_model_line(pair.distilbert)}"
         for pair in pairs
     ]
-    lines += [f"- **{esc(task)}**: loading… (reload the page in a few seconds)" for task in loading]
+    lines += [f"- **{esc(task)}**: loading… (this line updates itself)" for task in loading]
+    lines += [f"- **{esc(task)}**: ❌ could not be loaded: {esc(why)}" for task, why in (failed or {}).items()]
     reasons = _why(pairs)
     if any(pair.uses_twins for pair in pairs):
         lines.append(

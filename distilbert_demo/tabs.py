@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from . import settings
+from . import registry, settings
 from .inputs import InputError
 from .loading import LoadError
 from .markup import notices
+from .storage import STORAGE
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +34,19 @@ def error_markdown(message: str) -> str:
 
 def _message(err: Exception, doing: str) -> str:
     if isinstance(err, InputError):
+        log.info("rejected input while %s: %s", doing, err)  # one line, no traceback
         return str(err)
     if isinstance(err, LoadError):
+        log.error("a model could not be loaded while %s: %s", doing, err)
         return f"The models could not be loaded: {err}"
     log.error("%s failed", doing, exc_info=err)  # the page gets a message, the log the traceback
     return f"Something went wrong while {doing}; the error was logged. Please try again."
 
 
-def guarded(doing: str, failed: Callable[[str], tuple]):
-    """Every tab handler fails the same way: bad input shows its message, a model that cannot load
-    says so, anything else is logged and shown as one line. `failed(message)` builds the outputs.
+def guarded(doing: str):
+    """Every tab handler fails the same way, through Gradio's own error mechanism (gr.Error): an API
+    caller gets an exception with the message the page shows. Bad input says what is wrong, a model
+    that cannot load says so, anything else is logged with its traceback and shown as one line.
 
     Works on plain handlers and on generators (live progress); the signature Gradio reads (for
     gr.Request, gr.Progress and the API page) is the handler's own.
@@ -55,8 +59,10 @@ def guarded(doing: str, failed: Callable[[str], tuple]):
             def stream(*args, **kwargs):
                 try:
                     yield from handler(*args, **kwargs)
+                except gr.Error:
+                    raise
                 except Exception as err:  # noqa: BLE001 - see _message
-                    yield failed(_message(err, doing))
+                    raise gr.Error(_message(err, doing), print_exception=False) from None
 
             return stream
 
@@ -64,12 +70,46 @@ def guarded(doing: str, failed: Callable[[str], tuple]):
         def call(*args, **kwargs):
             try:
                 return handler(*args, **kwargs)
+            except gr.Error:
+                raise
             except Exception as err:  # noqa: BLE001 - see _message
-                return failed(_message(err, doing))
+                raise gr.Error(_message(err, doing), print_exception=False) from None
 
         return call
 
     return wrap
+
+
+def validator(names: list[str], check: Callable[..., object], blame: str):
+    """A Gradio validator for an event whose inputs are `names`, in order: it runs the cheap checks
+    `check(**values)` before any model work; an InputError's message is shown next to the control
+    at fault (its `field`, else `blame`) and reaches an API caller as an error."""
+
+    def validate(*args, **kwargs):
+        values = dict(zip(names, args)) | kwargs
+        try:
+            check(**values)
+        except InputError as err:
+            log.info("rejected input: %s", err)
+            target = err.field if err.field in names else blame
+            return [gr.validate(name != target, str(err) if name == target else "") for name in names]
+        return [gr.validate(True, "") for _ in names]
+
+    return validate
+
+
+def visitor_pair(store, task: str, student_handle: str | None):
+    """The task's pair, with this visitor's distilled student as the DistilBERT side when they chose
+    it; a student the server has since dropped is said plainly (InputError), not used silently."""
+    try:
+        student = STORAGE.student(student_handle)
+    except LookupError as evicted:
+        raise InputError(str(evicted)) from None
+    return store.pair(registry.check_task(task), student)
+
+
+def session_of(request) -> str:
+    return _session(request)
 
 
 def _session(request) -> str:

@@ -23,29 +23,41 @@ from .distill.tab import distill_tab
 from .evaluate.tab import evaluate_tab
 from .inputs import MAX_UPLOAD_BYTES
 from .loading import ModelStore
-from .tabs import MODEL_QUEUE, error_markdown, guarded
+from .storage import SESSION_TTL_S, STORAGE
+from .tabs import MODEL_QUEUE, guarded
 
 CSS = """
 .verdict h3 { margin: 0.2em 0; }
 .side-title { text-align: center; }
 """
 MAX_QUEUE = 64  # waiting requests beyond this get Gradio's "queue is full, try again later"
+BANNER_REFRESH_S = 2.0
+CACHE_SWEEP_S = 60  # how often Gradio looks for expired files in its cache
 
 
 def banner_text(store: ModelStore) -> str:
     """Which checkpoints are loaded, from where, on which device; pairs still loading say so."""
     loaded = store.loaded_pairs()
-    loading = tuple(task for task in registry.TASKS if task not in {p.task for p in loaded})
-    return markup.banner(loaded, measure.device_name(store.device), torch.get_num_threads(), loading)
+    done = {p.task for p in loaded} | set(store.failures)
+    loading = tuple(task for task in registry.TASKS if task not in done)
+    return markup.banner(loaded, measure.device_name(store.device), torch.get_num_threads(), loading, store.failures)
+
+
+def banner_update(store: ModelStore):
+    """The banner, and its timer on only while a pair is still loading."""
+    return banner_text(store), gr.Timer(active=not store.settled())
 
 
 def self_check_handler(store: ModelStore):
-    def run() -> str:
-        """The doctor's checks on the checkpoints this server has loaded (twins are skipped)."""
+    def self_check() -> str:
+        """Check the checkpoints this server has loaded against transformers.pipeline (scores within
+        1e-5) and their model cards' published example outputs (within 2e-3); untrained twins are
+        skipped. Returns the report as a Markdown table (pass / fail with expected and got / skip and why).
+        """
         models = [model for pair in store.loaded_pairs() for model in pair.sides()]
         return markup.self_check(doctor.run(models))
 
-    checked = guarded("running the self-check", lambda message: error_markdown(message))(run)
+    checked = guarded("running the self-check")(self_check)
     return gpu.on_gpu("self_check", gpu.self_check_seconds)(checked)
 
 
@@ -57,8 +69,12 @@ def _self_check_panel(store: ModelStore) -> None:
             f"{doctor.PUBLISHED_TOLERANCE:g}); the same checks as `distilbert-demo doctor`."
         )
         button = gr.Button("Run the self-check", size="sm", elem_id="self-check-run")
-        result = gr.Markdown(elem_id="self-check")
+        result = gr.Markdown(label="Self-check report", elem_id="self-check")
     button.click(self_check_handler(store), outputs=result, concurrency_id=MODEL_QUEUE, api_name="self_check")
+
+
+def forget_session(request: gr.Request) -> None:
+    STORAGE.forget_session(request.session_hash)
 
 
 def build_app(store: ModelStore) -> gr.Blocks:
@@ -66,12 +82,21 @@ def build_app(store: ModelStore) -> gr.Blocks:
     still loading in the background (the banner, redrawn on every page load, says which), and a
     request for a pair that is still loading waits for it."""
 
-    with gr.Blocks(title="BERT vs DistilBERT") as app:
+    # Files handed to the page are copied into Gradio's cache; this deletes them with the session TTL.
+    # Students' zips are served from STORAGE's own folder, not copied (they are capped there).
+    (STORAGE.root / "students").mkdir(parents=True, exist_ok=True)
+    gr.set_static_paths([STORAGE.root / "students"])
+    with gr.Blocks(title="BERT vs DistilBERT", delete_cache=(CACHE_SWEEP_S, int(SESSION_TTL_S))) as app:
         gr.Markdown("# BERT vs DistilBERT, side by side")
         banner = gr.Markdown(banner_text(store), elem_id="banner")
-        app.load(lambda: banner_text(store), outputs=banner, queue=False, api_visibility="private")
+        # Redrawn every BANNER_REFRESH_S seconds while pairs load, then the timer stops itself.
+        timer = gr.Timer(BANNER_REFRESH_S, active=not store.settled())
+        timer.tick(lambda: banner_update(store), outputs=[banner, timer], queue=False, api_visibility="private")
+        app.load(lambda: banner_update(store), outputs=[banner, timer], queue=False, api_visibility="private")
         _self_check_panel(store)
-        student_state = gr.State(None)  # this visitor's distilled student, once they choose to use it
+        # A handle to this visitor's distilled student, once they choose to use it (storage.py keeps it).
+        student_state = gr.State(None, time_to_live=SESSION_TTL_S)
+        app.unload(forget_session)  # a closed tab takes its student and downloads with it
         with gr.Tabs():
             with gr.Tab("Compare", id="compare"):
                 compare_tab(store, student_state)

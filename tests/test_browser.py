@@ -56,8 +56,9 @@ def test_bad_input_shows_a_message_and_html_stays_text(page):
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.locator("#input-text textarea").fill("<img src=x onerror=alert(1)><script>alert(2)</script>")
     page.locator("#run-button").click()
-    expect(page.locator("#notice")).to_contain_text("needs at least one [MASK]", timeout=30_000)
-    assert page.locator("#notice img").count() == 0
+    # the validator puts the message next to the box, before any model runs
+    expect(page.locator("#input-text")).to_contain_text("needs at least one [MASK]", timeout=30_000)
+    assert page.locator("#input-text img").count() == 0
     page.screenshot(path=SCREENSHOTS / "compare-bad-input.png", full_page=True)
     assert dialogs == []
 
@@ -177,3 +178,40 @@ def test_evaluate_tab(page):
     expect(page.locator("#evaluate-bert-confusion .js-plotly-plot")).to_be_visible()
     expect(page.locator("#evaluate-cases")).to_contain_text("bert_p_positive")
     page.screenshot(path=SCREENSHOTS / "evaluate.png", full_page=True)
+
+
+def test_the_banner_updates_itself_while_pairs_load(browser, tiny_models, monkeypatch):
+    """Opened while the weights load, the page's banner turns to "loaded" without a reload."""
+    import threading
+    import time
+
+    from distilbert_demo import loading, ui
+
+    real_load, gate = loading.load_model, threading.Event()
+
+    def slow_load(*args, **kwargs):
+        gate.wait(timeout=60)  # held until the page is open
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "load_model", slow_load)
+    tasks = ("fill-mask", "sentiment", "qa")
+    overrides = {(t, s): tiny_models[f"{t}-{s}"] for t in tasks for s in ("bert", "distilbert")}
+    store = loading.ModelStore(overrides, allow_twin=False)
+    store.load_in_background(list(tasks))
+    app = ui.build_app(store)
+    ui.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(app.local_url, wait_until="load")
+        banner = page.locator("#banner")
+        expect(banner).to_contain_text("loading…", timeout=30_000)
+        gate.set()
+        expect(banner).not_to_contain_text("loading…", timeout=60_000)  # no reload: the timer redrew it
+        expect(banner).to_contain_text("local folder")
+        page.screenshot(path=SCREENSHOTS / "banner-loaded.png")
+        time.sleep(2 * ui.BANNER_REFRESH_S)
+        assert store.settled()
+        page.close()
+    finally:
+        gate.set()
+        app.close()

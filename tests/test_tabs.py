@@ -1,5 +1,6 @@
-"""Every tab fails the same way (tabs.guarded): bad input shows its message, a model that cannot
-load says so, and anything unexpected is logged and shown as one line, never raised."""
+"""Every tab fails the same way (tabs.guarded): through Gradio's own error (gr.Error, which an API
+caller gets as an exception), bad input with its message, a model that cannot load saying so, and
+anything unexpected logged with its traceback and shown as one line."""
 
 import gradio as gr
 import pytest
@@ -9,6 +10,7 @@ from distilbert_demo.bench.tab import bench_handlers
 from distilbert_demo.compare.tab import compare_handler
 from distilbert_demo.distill.tab import distill_handlers
 from distilbert_demo.evaluate.tab import evaluate_handler
+from distilbert_demo.inputs import InputError
 from distilbert_demo.loading import LoadError
 
 
@@ -23,7 +25,7 @@ class BrokenStore:
 
 
 def first_output(store, tab: str):
-    """The outputs a tab's main handler gives first (a generator's first update)."""
+    """Call a tab's main handler (a generator's first update); returns the gr.Error's message."""
     progress = gr.Progress()
     calls = {
         "compare": lambda: compare_handler(store)("fill-mask", "The [MASK] sat.", 3, 1),
@@ -39,11 +41,9 @@ def first_output(store, tab: str):
                                      batch_sizes=[1], precision="fp32", repeats=2, baseline=False)  # fmt: skip
         ),
     }
-    return calls[tab]()
-
-
-def message_in(outputs) -> str:
-    return next(o for o in outputs if isinstance(o, str) and "❌" in o)
+    with pytest.raises(gr.Error) as raised:
+        calls[tab]()
+    return raised.value.message
 
 
 TABS = ["compare", "attention", "evaluate", "distill", "bench"]
@@ -51,20 +51,23 @@ TABS = ["compare", "attention", "evaluate", "distill", "bench"]
 
 @pytest.mark.parametrize("tab", TABS)
 def test_an_unexpected_error_is_a_message_and_a_log_line(tab, caplog):
-    outputs = first_output(BrokenStore(RuntimeError("disk on fire")), tab)
-    assert "Something went wrong while" in message_in(outputs) and "disk on fire" not in message_in(outputs)
+    message = first_output(BrokenStore(RuntimeError("disk on fire")), tab)
+    assert "Something went wrong while" in message and "disk on fire" not in message
     assert "disk on fire" in caplog.text  # the traceback goes to the log, not to the visitor
 
 
 @pytest.mark.parametrize("tab", TABS)
 def test_a_model_that_cannot_load_says_so(tab):
-    outputs = first_output(BrokenStore(LoadError("could not load ./gone: no such folder")), tab)
-    assert "could not be loaded: could not load ./gone" in message_in(outputs)
+    message = first_output(BrokenStore(LoadError("could not load ./gone: no such folder")), tab)
+    assert "could not be loaded: could not load ./gone" in message
 
 
-@pytest.mark.parametrize("tab", ["compare", "attention", "evaluate", "distill", "bench"])
-def test_outputs_keep_their_shape_when_failing(tab):
-    """A failure fills every output the success fills (Gradio needs one value per output)."""
-    failing = first_output(BrokenStore(RuntimeError("x")), tab)
-    assert isinstance(failing, tuple) and len(failing) == {"compare": 10, "attention": 12, "evaluate": 6,
-                                                           "distill": 7, "bench": 8}[tab]  # fmt: skip
+@pytest.mark.parametrize("tab", TABS)
+def test_bad_input_is_one_log_line_not_a_traceback(tab, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    message = first_output(BrokenStore(InputError("Please enter some text.")), tab)
+    assert message == "Please enter some text."
+    rejected = [r for r in caplog.records if "rejected input" in r.getMessage()]
+    assert len(rejected) == 1 and rejected[0].exc_info is None

@@ -8,7 +8,7 @@ drawing is attention/figures.py; this module only computes).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -71,6 +71,15 @@ def analyse(pair: Pair, text: str, layer_map_text: str | None = None) -> Attenti
         notices=notices,
         untrained=pair.uses_twins,
     )
+
+
+def compact(state: AttentionSession) -> AttentionSession:
+    """The same session with its attention arrays in float16, for keeping per visitor: half the
+    memory (113 MB instead of 226 MB for both models at 512 tokens), and the maps are only drawn
+    from then on (the statistics and head matching were computed in float32 by `analyse`)."""
+    halved = {side: replace(maps, attentions=maps.attentions.astype(np.float16))
+              for side, maps in state.sides().items()}  # fmt: skip
+    return replace(state, **halved)
 
 
 def resolve_layer_map(text: str | None, teacher_layers: int, student_layers: int) -> list[int]:

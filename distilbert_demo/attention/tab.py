@@ -3,17 +3,15 @@ attention/session.py, the drawing attention/figures.py, the text attention/views
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 
-from .. import gpu, registry, resources
+from .. import gpu, inputs, registry, resources
 from ..gpu import on_gpu
 from ..inputs import InputError
-from ..loading import LoadedModel, ModelStore
+from ..loading import ModelStore
 from ..markup import notices
-from ..tabs import MODEL_QUEUE, error_markdown, guarded
+from ..storage import SESSION_TTL_S, STORAGE
+from ..tabs import MODEL_QUEUE, error_markdown, guarded, session_of, validator, visitor_pair
 from . import core, figures, session, views
 
 
@@ -22,23 +20,54 @@ def table(frame):
     return frame.apply(lambda col: col.map("{:.4g}".format) if col.dtype.kind == "f" else col)
 
 
-def _failed(message: str):
-    return (None, error_markdown(message), *[None] * 9, {"error": message})
+INPUTS = ["task", "text", "layer_map", "student"]
+
+
+def input_check(store: ModelStore):
+    """What can be refused before any model runs (next to the control at fault on the page)."""
+
+    def check(task, text, layer_map=None, student=None) -> None:
+        inputs.check_text(text, registry.check_task(task), require_mask=False)
+        if layer_map and str(layer_map).strip() and not student:  # a student may have other layers
+            layers = [store.config(task, side) for side in registry.SIDES]
+            try:
+                session.resolve_layer_map(layer_map, layers[0].num_hidden_layers, layers[1].n_layers)
+            except InputError as err:
+                raise InputError(str(err), field="layer_map") from None
+
+    return check
 
 
 def attention_handlers(store: ModelStore):
     """Handlers of the Attention tab. Only `analyse` runs the models; the rest redraw from state."""
 
     @on_gpu("attention", gpu.attention_seconds)
-    @guarded("extracting attention", _failed)
-    def analyse(task: str, text: str, layer_map: str, student: LoadedModel | None = None):
-        """(task, text, layer map) -> state, message, every figure, the best-match table, JSON."""
-        state = session.analyse(store.pair(registry.check_task(task), student), text, layer_map)
+    @guarded("extracting attention")
+    def analyse(
+        task: str, text: str, layer_map: str | None = None, student: str | None = None, request: gr.Request = None
+    ):
+        """Extract both models' attention on one text: per-layer statistics (entropy, attention to
+        [CLS], [SEP], itself, the previous and next token, mean distance), and for each DistilBERT head
+        the BERT head it is closest to (Jensen-Shannon divergence). Bad input raises an error.
+
+        Args:
+            task: which pair: "fill-mask", "sentiment" or "qa" (any text; no [MASK] needed).
+            text: the text to look at (at most 512 tokens are used).
+            layer_map: the BERT layer each DistilBERT layer is aligned with, e.g. "0,2,4,7,9,11";
+                empty: the DistilBERT paper's initialisation.
+            student: a distilled student's handle (the page sets it); leave empty.
+
+        Returns:
+            the page's state, notice, alignment text, both selected heads, both model views, the
+            summaries chart, a CSV of the summaries, the head-similarity map, the best-match table, and
+            the result as JSON: per model tokens, layers, heads, layer_map and summaries, plus best_matches.
+        """
+        state = session.compact(session.analyse(visitor_pair(store, task, student), text, layer_map))
         pick_d = (0, 0)
         pick_b = (state.layer_map[0], 0)
         fig_b, fig_d = figures.head_figures(state, *pick_b, *pick_d)
         view_b, view_d = figures.model_views(state, pick_b, pick_d)
-        csv_path = Path(tempfile.mkdtemp(prefix="attention-")) / "attention_summaries.csv"
+        csv_path = STORAGE.download(session_of(request), "attention_summaries.csv")
         csv_path.write_bytes(session.summaries_csv(state))
         return (
             state,
@@ -101,7 +130,7 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> None:
     heads = bert_config.num_attention_heads
     analyse, redraw, follow_layer, select_head, relink = attention_handlers(store)
 
-    state = gr.State(None)
+    state = gr.State(None, time_to_live=SESSION_TTL_S)  # this visitor's extraction, dropped with the tab
     with gr.Row():
         task = gr.Radio(list(registry.TASKS), value="fill-mask", label="Model pair", scale=1)
         layer_map = gr.Textbox(
@@ -113,8 +142,8 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> None:
         )
     text = gr.Textbox(label="Text", value=resources.examples()["fill-mask"][0], lines=2, elem_id="attention-text")
     run = gr.Button("Show attention", variant="primary", elem_id="attention-run")
-    notice = gr.Markdown(elem_id="attention-notice")
-    alignment = gr.Markdown(elem_id="alignment")
+    notice = gr.Markdown(label="Notice", elem_id="attention-notice")
+    alignment = gr.Markdown(label="Alignment", elem_id="alignment")
     with gr.Row():
         distil_layer = gr.Slider(
             0, student_layers - 1, value=0, step=1, label="DistilBERT layer", elem_id="distil-layer"
@@ -146,6 +175,7 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> None:
     analysed = [state, notice, alignment, bert_map, distil_map, bert_view, distil_view, summaries, csv_file]
     run.click(
         analyse,
+        validator=validator(INPUTS, input_check(store), blame="text"),
         inputs=[task, text, layer_map, student_state],
         outputs=[*analysed, divergence, best, raw],
         api_name="attention",

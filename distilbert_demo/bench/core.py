@@ -167,6 +167,25 @@ class Progress:
     label: str
 
 
+def check_settings(
+    seq_lens: list[int], batch_sizes: list[int], precision: str, repeats: int, device: torch.device
+) -> None:
+    """Refuse a sweep that cannot run, before anything runs."""
+    supported, why = precision_supported(precision, device)
+    if not supported:
+        raise InputError(f"{precision} is not available here: {why}.", field="precision")
+    if not seq_lens:
+        raise InputError("choose at least one sequence length and one batch size.", field="seq_lens")
+    if not batch_sizes:
+        raise InputError("choose at least one sequence length and one batch size.", field="batch_sizes")
+    if max(seq_lens) > MAX_SEQ_LEN or min(seq_lens) < 3:
+        raise InputError(f"sequence lengths must be between 3 and {MAX_SEQ_LEN} tokens.", field="seq_lens")
+    if min(batch_sizes) < 1 or max(batch_sizes) > MAX_BATCH:
+        raise InputError(f"batch sizes must be between 1 and {MAX_BATCH}.", field="batch_sizes")
+    if not 1 <= repeats <= MAX_REPEATS:
+        raise InputError(f"repeats must be between 1 and {MAX_REPEATS}.", field="repeats")
+
+
 def sweep(
     pair: Pair,
     seq_lens: list[int],
@@ -179,17 +198,7 @@ def sweep(
 ) -> Iterator[Progress | BenchRow]:
     """Yield a Progress before each point and a BenchRow for each measurement, smallest first."""
     device = pair.bert.device
-    supported, why = precision_supported(precision, device)
-    if not supported:
-        raise InputError(f"{precision} is not available here: {why}.")
-    if not seq_lens or not batch_sizes:
-        raise InputError("choose at least one sequence length and one batch size.")
-    if max(seq_lens) > MAX_SEQ_LEN or min(seq_lens) < 3:
-        raise InputError(f"sequence lengths must be between 3 and {MAX_SEQ_LEN} tokens.")
-    if min(batch_sizes) < 1 or max(batch_sizes) > MAX_BATCH:
-        raise InputError(f"batch sizes must be between 1 and {MAX_BATCH}.")
-    if not 1 <= repeats <= MAX_REPEATS:
-        raise InputError(f"repeats must be between 1 and {MAX_REPEATS}.")
+    check_settings(seq_lens, batch_sizes, precision, repeats, device)
     models = {
         side: with_precision(m.model, precision) for side, m in (("bert", pair.bert), ("distilbert", pair.distilbert))
     }

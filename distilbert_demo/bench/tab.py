@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 import pandas as pd
 
@@ -13,7 +10,8 @@ from ..gpu import on_gpu
 from ..loading import ModelStore
 from ..markup import esc
 from ..measure import MEMORY_METHOD
-from ..tabs import HEAVY_QUEUE, StopFlags, controls, error_markdown, guarded, run_and_stop, settings_from
+from ..storage import STORAGE
+from ..tabs import HEAVY_QUEUE, StopFlags, controls, guarded, run_and_stop, settings_from, validator
 from . import core, figures
 
 ACTIVE_SWEEPS = StopFlags()
@@ -37,16 +35,38 @@ def _table(rows: list[core.BenchRow]) -> pd.DataFrame:
     return frame.round({"median_ms": 2, "p10_ms": 2, "p90_ms": 2, "peak_memory_mb": 3, "sequences_per_s": 2})
 
 
-def _failed(message: str):
-    return (error_markdown(message), *[None] * 6, {"error": message})
+def input_check(store: ModelStore):
+    """What can be refused before anything is measured (next to the control at fault on the page)."""
+
+    def check(**values) -> None:
+        settings = settings_from(core.BenchSettings, values)
+        registry.check_task(settings.task)
+        core.check_settings(settings.seq_lens, settings.batch_sizes, settings.precision, settings.repeats, store.device)
+
+    return check
 
 
 def bench_handlers(store: ModelStore):
     @on_gpu("bench", gpu.bench_seconds)
-    @guarded("measuring", _failed)
-    def run(request: gr.Request, progress=gr.Progress(), **values):  # noqa: B008 - Gradio injects these
-        """(the BenchSettings fields of FIELDS, by name) -> yields (message, latency, speed-up, memory,
-        throughput figures, table, CSV file, JSON)."""
+    @guarded("measuring")
+    def run(request: gr.Request = None, progress=gr.Progress(), **values):  # noqa: B008 - Gradio injects these
+        """Time both models of a pair over sequence lengths and batch sizes, in one precision: latency
+        (median, p10, p90 of interleaved runs), the speed-up with its 95% interval (flagged when above the
+        layer-count bound), peak extra memory and throughput, streamed point by point. Bad settings raise.
+
+        Args:
+            task: which pair: "fill-mask", "sentiment" or "qa".
+            seq_lens: sequence lengths in tokens (3-512), e.g. [16, 64, 128].
+            batch_sizes: batch sizes (1-64), e.g. [1, 8].
+            precision: "fp32", "int8" (CPU only) or "bf16".
+            repeats: timed runs per model and point (1-100).
+            baseline: also time transformers.pipeline (fill-mask, fp32).
+
+        Returns:
+            a one-line reading, the latency, speed-up, memory and throughput charts, a table of every
+            point, its CSV, and the result as JSON (rows, speedup per point with ci95 and past_bound,
+            layer_bound, reading, measured_on).
+        """
         settings = settings_from(core.BenchSettings, values)
         rows: list[core.BenchRow] = []
         session, stop = ACTIVE_SWEEPS.start(request)
@@ -64,7 +84,7 @@ def bench_handlers(store: ModelStore):
         if not rows:
             yield ("Stopped before the first point finished.", *[None] * 6, {"error": "stopped"})
             return
-        csv_path = Path(tempfile.mkdtemp(prefix="bench-")) / "benchmark.csv"
+        csv_path = STORAGE.download(session, "benchmark.csv")
         _table(rows).to_csv(csv_path, index=False)
         bound = core.layer_bound(pair)
         result = core.result_dict(settings, rows, str(store.device), bound, stopped=stop.is_set())
@@ -97,7 +117,7 @@ def bench_tab(store: ModelStore) -> None:
     with gr.Row():
         made |= controls(core.BenchSettings, ["seq_lens", "batch_sizes", "baseline"], "bench")
     start_button, stop_button = run_and_stop("Run sweep", "bench-run", "bench-stop")
-    message = gr.Markdown(elem_id="bench-message")
+    message = gr.Markdown(label="Reading", elem_id="bench-message")
     with gr.Row(equal_height=False):
         latency = gr.Plot(label="Latency", elem_id="bench-latency")
         speedup = gr.Plot(label="Speed-up", elem_id="bench-speedup")
@@ -112,6 +132,7 @@ def bench_tab(store: ModelStore) -> None:
     start_button.click(
         run,
         inputs_kwargs={name: made[name] for name in FIELDS},
+        validator=validator(FIELDS, input_check(store), blame="seq_lens"),
         outputs=[message, latency, speedup, memory, throughput, table, csv_file, raw],
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,

@@ -197,9 +197,9 @@ class Comparison:
 
 def check_settings(top_k: int, repeats: int | None, budget_s: float = DEFAULT_BUDGET_S) -> None:
     if not 1 <= int(top_k) <= MAX_TOP_K:
-        raise inputs.InputError(f"top-k must be between 1 and {MAX_TOP_K}.")
+        raise inputs.InputError(f"top-k must be between 1 and {MAX_TOP_K}.", field="top_k")
     if repeats is not None and not 1 <= int(repeats) <= MAX_REPEATS:
-        raise inputs.InputError(f"repeats must be between 1 and {MAX_REPEATS}.")
+        raise inputs.InputError(f"repeats must be between 1 and {MAX_REPEATS}.", field="repeats")
     if not 0 < budget_s <= MAX_BUDGET_S:
         raise inputs.InputError(f"the timing budget must be between 0 and {MAX_BUDGET_S:g} seconds.")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import gpu, registry, resources
+from .. import gpu, inputs, qa, registry, resources
 from ..gpu import on_gpu
-from ..loading import LoadedModel, ModelStore
+from ..loading import ModelStore
 from ..markup import notices
 from ..measure import MIN_RUNS
 from ..palette import TITLES
 from ..registry import SIDES
-from ..tabs import MODEL_QUEUE, error_markdown, guarded
+from ..tabs import MODEL_QUEUE, guarded, validator, visitor_pair
 from . import core, figures, views
 
 
@@ -25,28 +25,50 @@ def example_rows() -> list[list[str]]:
     ]
 
 
-def _failed(message: str):
-    return (error_markdown(message), "", None, "", None, "", None, "", "", {"error": message})
+INPUTS = ["task", "text", "top_k", "repeats", "question", "student"]
+
+
+def check(task, text, top_k, repeats, question="", student=None) -> None:
+    """What can be refused before any model runs (the page shows it next to the control at fault)."""
+    core.check_settings(int(top_k), int(repeats) or None)
+    if registry.check_task(task) == "qa":
+        qa.check_qa(question, text)
+    else:
+        inputs.check_text(text, task)
 
 
 def compare_handler(store: ModelStore):
-    """Build the /compare handler: (task, text, top_k, repeats, question) -> the page's outputs.
-
-    For question answering `text` is the context. The outputs: notice, verdict, then per model a
-    chart and metrics, the latency chart, the JSON result, and (qa) each model's answer in context.
-    """
+    """Build the /compare handler (the outputs as listed in its docstring)."""
 
     @on_gpu("compare", gpu.compare_seconds)
-    @guarded("running the models", _failed)
+    @guarded("running the models")
     def run(
         task: str,
         text: str,
-        top_k: float,
-        repeats: float,
+        top_k: float = core.DEFAULT_TOP_K,
+        repeats: float = 0,
         question: str = "",
-        student: LoadedModel | None = None,
+        student: str | None = None,
     ):
-        pair = store.pair(registry.check_task(task), student)
+        """Run BERT and DistilBERT on the same text and compare them: both models' predictions,
+        latency (median and p90, interleaved runs), parameters, weight and peak memory, and how
+        much they agree. Bad input raises an error that says what is wrong.
+
+        Args:
+            task: "fill-mask" (put [MASK] where a word is missing), "sentiment" or "qa".
+            text: the sentence; for "qa", the context the answer is taken from.
+            top_k: how many candidates per [MASK] (or answers) to return, 1-20.
+            repeats: timed runs per model; 0 times as many as fit in about 2 seconds (at least 5).
+            question: for "qa" only, the question.
+            student: a distilled student's handle (the page sets it); leave empty.
+
+        Returns:
+            notice, verdict (Markdown), BERT predictions chart, BERT metrics, DistilBERT predictions chart,
+            DistilBERT metrics, latency chart, BERT answer and DistilBERT answer (qa), and the result as
+            JSON: task, text, models.bert / models.distilbert (name, params, layers, weights_mb, latency_ms,
+            peak_memory_mb, predictions), agreement, speedup and its interval, verdict, measured_on.
+        """
+        pair = visitor_pair(store, task, student)
         runs = int(repeats) or None  # 0: as many runs as fit in the timing budget
         result = core.compare_pair(pair, text, top_k=int(top_k), repeats=runs, question=question)
         reports = dict(zip(SIDES, (result.bert, result.distilbert)))
@@ -77,8 +99,8 @@ def _side_column(side: str):
     with gr.Column(elem_id=f"{side}-column"):
         gr.Markdown(f"## {TITLES[side]}", elem_classes="side-title")
         chart = gr.Plot(label=f"{TITLES[side]} predictions", elem_id=f"{side}-predictions")
-        answer = gr.Markdown(elem_id=f"{side}-answer")
-        metrics = gr.Markdown(elem_id=f"{side}-metrics")
+        answer = gr.Markdown(label=f"{TITLES[side]} answer", elem_id=f"{side}-answer")
+        metrics = gr.Markdown(label=f"{TITLES[side]} metrics", elem_id=f"{side}-metrics")
     return chart, answer, metrics
 
 
@@ -111,8 +133,8 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> None:
     gr.Examples(example_rows(), inputs=[task, text, question], label="Examples (click one)")
     task.change(lambda t: gr.update(visible=t == "qa"), task, question, api_visibility="private")
     run_button = gr.Button("Run", variant="primary", elem_id="run-button")
-    notice = gr.Markdown(elem_id="notice")
-    verdict = gr.Markdown(elem_id="verdict", elem_classes="verdict")
+    notice = gr.Markdown(label="Notice", elem_id="notice")
+    verdict = gr.Markdown(label="Verdict", elem_id="verdict", elem_classes="verdict")
     with gr.Row(equal_height=False):
         bert_fig, bert_answer, bert_metrics = _side_column("bert")
         distil_fig, distil_answer, distil_metrics = _side_column("distilbert")
@@ -128,6 +150,7 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> None:
         "outputs": outputs,
         "concurrency_limit": 1,
         "concurrency_id": MODEL_QUEUE,
+        "validator": validator(INPUTS, check, blame="text"),
     }
     run_button.click(**wiring, api_name="compare")
     text.submit(**wiring, api_visibility="private")  # Enter in the box: same handler, one API name

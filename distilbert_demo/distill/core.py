@@ -7,7 +7,6 @@ import contextlib
 import ctypes
 import gc
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,17 @@ from .recipe import MAX_PAGE_STEPS, DistillConfig, Distiller
 
 SAMPLE_TEXT = "The weather was cold, so she made a cup of hot [MASK] before work."
 STUDENT_NAME = "distilled student (this session)"
+
+
+def check_settings(
+    config: DistillConfig, teacher_layers: int, layers_text: str | None = None, max_steps: int | None = MAX_PAGE_STEPS
+) -> None:
+    """The settings' own checks, the page's step limit and the layer list, before anything is built."""
+    config.check()
+    if max_steps is not None and config.steps > max_steps:
+        raise InputError(f"At most {max_steps} steps on this server.", field="steps")
+    if layers_text and layers_text.strip():
+        student.parse_layers(layers_text, teacher_layers)
 
 
 def make_distiller(
@@ -39,9 +49,7 @@ def make_distiller(
     The text: a corpus file of any size (streamed; the CLI), else a visitor's pasted text or
     upload (the page, 2 MiB at most), else the shipped toy corpus. `max_steps` None: no limit.
     """
-    config.check()
-    if max_steps is not None and config.steps > max_steps:
-        raise InputError(f"At most {max_steps} steps on this server.")
+    check_settings(config, teacher.model.config.num_hidden_layers, layers_text, max_steps)
     model_type = teacher.model.config.model_type
     if model_type != "bert":
         raise InputError(f"The teacher must be a BERT masked-LM model, not {model_type}.")
@@ -74,11 +82,14 @@ class FinishedRun:
     archive: str  # zip of the saved student and tokenizer
 
 
-def finish(distiller: Distiller, teacher: LoadedModel, repeats: int = 10) -> FinishedRun:
-    """Save the student (zip for download) and measure it side by side with its teacher."""
-    folder = Path(tempfile.mkdtemp(prefix="student-"))
+def finish(distiller: Distiller, teacher: LoadedModel, folder: Path, repeats: int = 10) -> FinishedRun:
+    """Zip the student into `folder` (for download) and measure it side by side with its teacher.
+
+    Only the zip stays on disk: the saved folder it was made from goes at once.
+    """
     distiller.save(str(folder / "student"))
     archive = shutil.make_archive(str(folder / "distilled-student"), "zip", folder / "student")
+    shutil.rmtree(folder / "student")
     student_model = LoadedModel(
         task="fill-mask",
         side="distilbert",

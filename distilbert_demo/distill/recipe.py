@@ -67,26 +67,28 @@ class DistillConfig:
     def check(self) -> None:
         """Refuse settings that cannot train, with a one-line message."""
         if self.steps < 0:
-            raise InputError("steps must be 0 or more.")
+            raise InputError("steps must be 0 or more.", field="steps")
         if self.batch_size < 1:
-            raise InputError("batch size must be at least 1.")
+            raise InputError("batch size must be at least 1.", field="batch_size")
         if not 8 <= self.seq_len <= 512:
-            raise InputError("sequence length must be between 8 and 512 tokens.")
-        numbers = {"temperature": self.temperature, "learning rate": self.lr, "α_ce": self.alpha_ce,
-                   "α_mlm": self.alpha_mlm, "α_cos": self.alpha_cos}  # fmt: skip
-        for name, value in numbers.items():
+            raise InputError("sequence length must be between 8 and 512 tokens.", field="seq_len")
+        numbers = {"temperature": ("temperature", self.temperature), "learning rate": ("lr", self.lr),
+                   "α_ce": ("alpha_ce", self.alpha_ce), "α_mlm": ("alpha_mlm", self.alpha_mlm),
+                   "α_cos": ("alpha_cos", self.alpha_cos)}  # fmt: skip
+        for name, (field_name, value) in numbers.items():
             if not math.isfinite(value):  # inf or nan would turn every loss into nan
-                raise InputError(f"{name} must be a finite number.")
+                raise InputError(f"{name} must be a finite number.", field=field_name)
         if not self.temperature > 0:
-            raise InputError("temperature must be greater than 0.")
-        if min(self.alpha_ce, self.alpha_mlm, self.alpha_cos) < 0:
-            raise InputError("loss weights cannot be negative.")
-        if self.alpha_ce + self.alpha_mlm + self.alpha_cos == 0:
-            raise InputError("at least one loss weight must be greater than 0.")
+            raise InputError("temperature must be greater than 0.", field="temperature")
+        weights = {"alpha_ce": self.alpha_ce, "alpha_mlm": self.alpha_mlm, "alpha_cos": self.alpha_cos}
+        if min(weights.values()) < 0:
+            raise InputError("loss weights cannot be negative.", field=min(weights, key=weights.get))
+        if sum(weights.values()) == 0:
+            raise InputError("at least one loss weight must be greater than 0.", field="alpha_ce")
         if not self.lr > 0:
-            raise InputError("learning rate must be greater than 0.")
+            raise InputError("learning rate must be greater than 0.", field="lr")
         if self.eval_every < 1:
-            raise InputError("evaluation interval must be at least 1 step.")
+            raise InputError("evaluation interval must be at least 1 step.", field="eval_every")
 
 
 def bf16_is_fast(device: torch.device) -> bool:

@@ -7,11 +7,12 @@ import gradio as gr
 
 from .. import gpu, registry, resources
 from ..gpu import on_gpu
-from ..inputs import UPLOAD_LIMIT_TEXT
+from ..inputs import UPLOAD_LIMIT_TEXT, InputError
 from ..loading import ModelStore
 from ..markup import esc
-from ..tabs import HEAVY_QUEUE, StopFlags, controls, error_markdown, guarded, run_and_stop, settings_from
-from . import core, figures, views
+from ..storage import SESSION_TTL_S, STORAGE
+from ..tabs import HEAVY_QUEUE, StopFlags, controls, guarded, run_and_stop, settings_from, validator
+from . import core, corpus, figures, views
 from .corpus import HELDOUT_EVERY
 from .recipe import DistillConfig, bf16_is_fast
 
@@ -24,24 +25,50 @@ CONFIG_FIELDS = ["steps", "batch_size", "seq_len", "temperature", "alpha_ce", "a
 FAST_BF16_STEPS = 100
 
 
-def _failed(message: str):
-    return (error_markdown(message), None, None, "", None, None, gr.update(visible=False))
+def input_check(store: ModelStore):
+    """What can be refused before any model work (next to the control at fault on the page)."""
+
+    def check(pasted=None, upload=None, layers_text=None, **settings) -> None:
+        config = settings_from(DistillConfig, settings)
+        teacher_layers = store.config("fill-mask", "bert").num_hidden_layers
+        try:
+            core.check_settings(config, teacher_layers, layers_text)
+        except InputError as err:  # a layer list's message belongs next to the layer list
+            raise InputError(str(err), field=err.field or "layers_text") from None
+        try:
+            corpus.read_user_text(pasted, upload)
+        except InputError as err:
+            raise InputError(str(err), field="upload" if upload else "pasted") from None
+
+    return check
 
 
 def distill_handlers(store: ModelStore):
     """start (a generator: live curves), stop, and use-this-student."""
 
     @on_gpu("distill", gpu.distill_seconds)
-    @guarded("distilling", _failed)
+    @guarded("distilling")
     def start(
-        pasted: str | None,
-        upload: str | None,
-        layers_text: str | None,
-        request: gr.Request,
+        pasted: str | None = None,
+        upload: str | None = None,
+        layers_text: str | None = None,
+        request: gr.Request = None,
         progress=gr.Progress(),  # noqa: B008 - how Gradio injects its progress tracker
         **settings,  # the DistillConfig fields of CONFIG_FIELDS, by name
     ):
-        """Yields (status, loss figure, agreement figure, summary, archive, finished student, use button)."""
+        """Distil a DistilBERT-shaped student (half the layers) from the loaded BERT with the DistilBERT
+        recipe (soft-target KL at temperature T, masked-LM loss, hidden-state cosine loss), streaming the
+        loss and agreement curves, then measure the student next to its teacher. Bad settings raise an error.
+
+        Args:
+            pasted: your own training text, one sentence per line (empty: the shipped toy corpus).
+            upload: a .txt file instead (2 MiB at most).
+            layers_text: the teacher layers the student starts from, e.g. "0,2,4,7,9,11" (empty: the paper's).
+
+        Returns:
+            status, loss curves, agreement curve, summary (teacher vs student: size, latency, held-out
+            agreement), the student's zip (model + tokenizer), a handle to the student, the use-it button.
+        """
         config = settings_from(DistillConfig, settings)
         teacher = store.pair("fill-mask").bert
         distiller = core.make_distiller(teacher, config, layers_text, pasted, upload)
@@ -61,14 +88,17 @@ def distill_handlers(store: ModelStore):
                 stopped_at = len(distiller.result.history)
                 yield (f"Stopped after {stopped_at} steps; the run's memory was freed.", *[gr.skip()] * 6)
                 return
-            finished = core.finish(distiller, teacher)
+            folder = STORAGE.new_folder("students")
+            finished = core.finish(distiller, teacher, folder)
+            # The page keeps a handle; the model and its zip stay in STORAGE (capped, expiring).
+            handle = STORAGE.keep_student(session, finished.student, folder)
             yield (
                 "Done: the student is ready.",
                 figures.loss_figure(distiller.result.history, config.steps),
                 figures.agreement_figure(distiller.result.evaluations, config.steps),
                 views.summary_markdown(distiller, finished),
                 finished.archive,
-                finished.student,
+                handle,
                 gr.update(visible=True),
             )
         finally:
@@ -81,10 +111,14 @@ def distill_handlers(store: ModelStore):
             return "No run of yours is in progress."
         return "Stopping after the current step…"
 
-    def use_student(finished):
-        if finished is None:
+    def use_student(handle):
+        if handle is None:
             return gr.skip(), "Run a distillation first."
-        return finished, (
+        try:
+            STORAGE.student(handle)
+        except LookupError as evicted:
+            return None, str(evicted)
+        return handle, (
             "The Compare and Attention tabs now use your distilled student as the DistilBERT side "
             "for fill-mask (this browser session only)."
         )
@@ -132,28 +166,29 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
             bf16_info = "~2.4x faster where the processor has bf16 units" + (" (this one does)" if fast_bf16 else "")
             made |= controls(DistillConfig, CONFIG_FIELDS[8:], "distill", {"bf16": bf16_info}, **page_defaults)
     start_button, stop_button = run_and_stop("Start", "distill-start", "distill-stop")
-    status = gr.Markdown(elem_id="distill-status")
+    status = gr.Markdown(label="Status", elem_id="distill-status")
     with gr.Row(equal_height=False):
         losses = gr.Plot(label="Losses", elem_id="distill-losses")
         agreement = gr.Plot(label="Agreement", elem_id="distill-agreement")
-    summary = gr.Markdown(elem_id="distill-summary")
+    summary = gr.Markdown(label="Summary", elem_id="distill-summary")
     archive = gr.File(label="Download the student (zip: model + tokenizer)", elem_id="distill-download")
-    finished = gr.State(None)
+    finished = gr.State(None, time_to_live=SESSION_TTL_S)  # a handle into STORAGE
     with gr.Row():
         use_button = gr.Button("Use this student in Compare and Attention", visible=False, elem_id="distill-use")
         forget_button = gr.Button("Back to the loaded DistilBERT", size="sm")
-    used = gr.Markdown(elem_id="distill-used")
+    used = gr.Markdown(label="Which DistilBERT is in use", elem_id="distill-used")
 
-    start_button.click(
+    run = start_button.click(
         start,
         inputs=[pasted, upload, layers],
         inputs_kwargs={name: made[name] for name in CONFIG_FIELDS},
+        validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps"),
         outputs=[status, losses, agreement, summary, archive, finished, use_button],
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="distill",
     )
-    # Not queued behind the run it stops.
-    stop_button.click(stop, outputs=status, queue=False, api_visibility="private")
+    # Not queued behind the run it stops; Gradio cancels the run's event, the flag ends it between steps.
+    stop_button.click(stop, outputs=status, cancels=[run], queue=False, api_visibility="private")
     use_button.click(use_student, inputs=finished, outputs=[student_state, used], api_visibility="private")
     forget_button.click(forget_student, outputs=[student_state, used], api_visibility="private")

@@ -3,6 +3,7 @@
 import io
 import json
 
+import gradio as gr
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +12,9 @@ from distilbert_demo import palette
 from distilbert_demo.attention import core as attention
 from distilbert_demo.attention import figures
 from distilbert_demo.attention import session as attention_session
-from distilbert_demo.attention.tab import attention_handlers
+from distilbert_demo.attention.tab import INPUTS, attention_handlers, input_check
 from distilbert_demo.inputs import InputError
+from distilbert_demo.tabs import validator
 
 from ..test_cli import run_cli
 
@@ -109,12 +111,15 @@ def test_attention_handler_and_bad_input(tiny_store):
     assert state is not None and notice == ""
     assert raw["models"]["distilbert"]["layer_map"] == [0, 2]
     assert follow_layer(state, 1) == 2
-    failed = analyse("fill-mask", "   ", "")
-    assert len(failed) == len(outputs) == 12  # one value per output component, error or not
-    state, notice, *_, raw = failed
-    assert state is None and "Please enter some text." in raw["error"] and "❌" in notice
-    state, notice, *_, raw = analyse("fill-mask", "fine text", "0, 99")
-    assert state is None and "layer 99" in raw["error"]
+    assert len(outputs) == 12  # one value per output component
+    with pytest.raises(gr.Error, match="Please enter some text."):
+        analyse("fill-mask", "   ", "")
+    with pytest.raises(gr.Error, match="layer 99"):
+        analyse("fill-mask", "fine text", "0, 99")
+    # before any model runs, the validator puts the layer map's message next to the layer map
+    check = validator(INPUTS, input_check(tiny_store), blame="text")
+    shown = dict(zip(INPUTS, check("fill-mask", "fine text", "0, 99", None)))
+    assert shown["layer_map"]["is_valid"] is False and "layer 99" in shown["layer_map"]["message"]
 
 
 def test_cli_attention_json_and_npz(tiny_models, tmp_path):

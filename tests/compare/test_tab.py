@@ -1,10 +1,14 @@
 """The Compare tab's handler, called directly (no server): results and every bad input."""
 
+import re
+
+import gradio as gr
 import pytest
 
 from distilbert_demo import markup, ui
 from distilbert_demo.compare import views
-from distilbert_demo.compare.tab import compare_handler
+from distilbert_demo.compare.tab import INPUTS, check, compare_handler
+from distilbert_demo.tabs import validator
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +42,20 @@ def test_handler_returns_figures_tables_and_json(handler):
     ],
 )
 def test_handler_bad_input_gives_a_message(handler, task, text, message):
-    notice, verdict, bert_fig, *_, raw = handler(task, text, 5, 3)
-    assert message in raw["error"]
-    assert "❌" in notice and markup.esc(message.split("[")[0]) in notice
-    assert verdict == "" and bert_fig is None
+    """Before any model runs, the validator shows the message next to the text box (and an API caller
+    gets it as an error); the handler itself raises the same message through Gradio's error mechanism."""
+    results = validator(INPUTS, check, blame="text")(task, text, 5, 3, "", None)
+    shown = dict(zip(INPUTS, results))
+    assert shown["text"]["is_valid"] is False and message in shown["text"]["message"]
+    assert all(r["is_valid"] for name, r in shown.items() if name != "text")
+    with pytest.raises(gr.Error, match=re.escape(message)):
+        handler(task, text, 5, 3)
+
+
+def test_a_bad_setting_is_shown_next_to_its_control():
+    results = dict(zip(INPUTS, validator(INPUTS, check, blame="text")("fill-mask", "The [MASK].", 0, 3, "", None)))
+    assert results["top_k"]["is_valid"] is False and "top-k must be between 1 and 20" in results["top_k"]["message"]
+    assert results["text"]["is_valid"] is True
 
 
 def test_handler_truncation_notice(handler):
@@ -74,10 +88,10 @@ def test_question_answering_through_the_handler(handler):
         best = raw["models"][side]["predictions"][0]
         assert context[best["start"] : best["end"]] == best["text"]
         assert shown.count("<mark>") == 1 and "**Answer:**" in shown
-    *_, raw = handler("qa", context, 3, 2, "   ")
-    assert raw["error"] == "Please enter a question."
-    *_, raw = handler("qa", "", 3, 2, "Who?")
-    assert "Please enter a context" in raw["error"]
+    with pytest.raises(gr.Error, match="Please enter a question."):
+        handler("qa", context, 3, 2, "   ")
+    with pytest.raises(gr.Error, match="Please enter a context"):
+        handler("qa", "", 3, 2, "Who?")
 
 
 def test_answer_in_context_escapes_and_marks():

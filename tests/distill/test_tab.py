@@ -1,5 +1,6 @@
 """The Distill tab's handlers, called directly, and the student put into Compare/Attention."""
 
+import re
 import threading
 
 import gradio as gr
@@ -9,6 +10,9 @@ from distilbert_demo.attention.tab import attention_handlers
 from distilbert_demo.compare.tab import compare_handler
 from distilbert_demo.distill import tab as ui_distill
 from distilbert_demo.distill.core import STUDENT_NAME
+from distilbert_demo.distill.tab import CONFIG_FIELDS, input_check
+from distilbert_demo.storage import STORAGE
+from distilbert_demo.tabs import validator
 
 SETTINGS = {
     "pasted": "",
@@ -45,7 +49,8 @@ def test_a_short_run_streams_curves_then_a_student(handlers, tiny_store):
     assert list(agreement.data[0].x) == [0, 10, 12]  # before training, every 10 steps, at the end
     assert "Run finished: 12 steps" in summary and "Held-out top-1 agreement" in summary
     assert archive.endswith(".zip")
-    assert finished.name == STUDENT_NAME and finished.model.config.n_layers == 2
+    student = STORAGE.student(finished)  # the page holds a handle; the server keeps the model
+    assert student.name == STUDENT_NAME and student.model.config.n_layers == 2
     assert use_button["visible"] is True
     # mid-run updates carry the status and the loss curve growing step by step
     assert "Step 3 / 12" in updates[2][0] and len(updates[2][1].data[0].x) == 3
@@ -80,16 +85,24 @@ def test_the_student_becomes_the_distilbert_side(handlers, tiny_store):
         ({"pasted": "only one line"}, "The corpus is empty"),
     ],
 )
-def test_bad_settings_get_a_message(handlers, changes, message):
-    updates = run_start(handlers, **changes)
-    assert len(updates) == 1
-    assert message in updates[0][0] and "❌" in updates[0][0]
+def test_bad_settings_get_a_message(handlers, tiny_store, changes, message):
+    """Before any model work the validator shows the message next to the setting at fault; the handler
+    raises the same message (an API caller gets it as an error)."""
+    values = {**SETTINGS, **changes}
+    names = ["pasted", "upload", "layers_text", *CONFIG_FIELDS]
+    shown = dict(zip(names, validator(names, input_check(tiny_store), blame="steps")(**values)))
+    (at_fault,) = [name for name, result in shown.items() if not result["is_valid"]]
+    assert message in shown[at_fault]["message"]
+    assert at_fault == next(iter(changes)) or at_fault == "alpha_ce"  # the control that was changed
+    with pytest.raises(gr.Error, match=re.escape(message)):
+        run_start(handlers, **changes)
 
 
 def test_bad_upload_gets_a_message(handlers, tmp_path):
     bad = tmp_path / "corpus.csv"
     bad.write_text("a,b\n")
-    assert "plain .txt file" in run_start(handlers, upload=str(bad))[0][0]
+    with pytest.raises(gr.Error, match="plain .txt file"):
+        run_start(handlers, upload=str(bad))
 
 
 def test_stop_ends_the_run_within_a_step(handlers, monkeypatch):

@@ -1,0 +1,163 @@
+"""Everything the app writes goes under one folder it owns, and leaves it when no longer needed.
+
+A public server runs for weeks: a visitor's distilled student (a model in memory and its zip on
+disk) is dropped when they start another run, when their tab closes, when it is older than the
+session time-to-live, or when more than MAX_STUDENTS are kept (oldest first); downloads (CSV
+files) go the same way; the whole folder is removed when the process ends normally. Gradio's
+own cache (copies of files handed to the page) lives inside it too, with the same expiry.
+
+    DISTILBERT_DEMO_DATA_DIR      the folder (default: <system temp>/distilbert-demo-<pid>)
+    DISTILBERT_DEMO_SESSION_TTL   seconds a session's files and state live (default 3600)
+    DISTILBERT_DEMO_MAX_STUDENTS  students kept at once, on disk and in memory (default 4)
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SESSION_TTL_S = float(os.environ.get("DISTILBERT_DEMO_SESSION_TTL", "3600"))
+MAX_STUDENTS = int(os.environ.get("DISTILBERT_DEMO_MAX_STUDENTS", "4"))
+EVICTED = (
+    "Your distilled student is no longer on this server: it keeps at most {cap} students for at most "
+    "{ttl} minutes, and yours made room for newer ones. Run the distillation again to get it back."
+)
+
+
+def default_root() -> Path:
+    configured = os.environ.get("DISTILBERT_DEMO_DATA_DIR")
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / f"distilbert-demo-{os.getpid()}"
+
+
+@dataclass
+class Entry:
+    """Something a session left on the server: a folder, and for a student the model itself."""
+
+    session: str
+    folder: Path
+    created: float = field(default_factory=time.monotonic)
+    student: object = None  # a loading.LoadedModel, for students
+
+
+class Storage:
+    """The app's folder, its students (capped) and downloads, swept by age and by session."""
+
+    def __init__(self, root: Path | None = None, ttl_s: float = SESSION_TTL_S, max_students: int = MAX_STUDENTS):
+        self.root = Path(root or default_root())
+        self.ttl_s, self.max_students = ttl_s, max_students
+        self._lock = threading.Lock()
+        self._students: dict[str, Entry] = {}  # handle -> entry, oldest first
+        self._downloads: list[Entry] = []
+        self._sweeper: threading.Thread | None = None
+
+    # -- folders ------------------------------------------------------------------------------
+
+    def new_folder(self, kind: str) -> Path:
+        """A fresh folder under root/kind (students, downloads)."""
+        folder = self.root / kind / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        self._start_sweeper()
+        return folder
+
+    def download(self, session: str, name: str) -> Path:
+        """A path for a file handed to one visitor (a CSV), removed with their session or by age."""
+        folder = self.new_folder("downloads")
+        with self._lock:
+            self._downloads.append(Entry(session, folder))
+        return folder / name
+
+    # -- students -----------------------------------------------------------------------------
+
+    def keep_student(self, session: str, student: object, folder: Path) -> str:
+        """Keep a finished student; returns the handle the visitor's page holds. The session's
+        previous student goes, and past MAX_STUDENTS the oldest."""
+        handle = uuid.uuid4().hex
+        with self._lock:
+            for old, entry in list(self._students.items()):
+                if entry.session == session:
+                    self._drop(self._students.pop(old))
+            self._students[handle] = Entry(session, folder, student=student)
+            while len(self._students) > self.max_students:
+                oldest = next(iter(self._students))
+                log.info("student %s evicted: more than %d kept", oldest, self.max_students)
+                self._drop(self._students.pop(oldest))
+        return handle
+
+    def student(self, handle: str | None):
+        """The student behind a handle, or None when there is none; LookupError when it was evicted."""
+        if not handle:
+            return None
+        with self._lock:
+            entry = self._students.get(handle)
+        if entry is None:
+            raise LookupError(EVICTED.format(cap=self.max_students, ttl=round(self.ttl_s / 60)))
+        return entry.student
+
+    def students_on_disk(self) -> int:
+        folder = self.root / "students"
+        return sum(1 for _ in folder.iterdir()) if folder.is_dir() else 0
+
+    # -- expiry -------------------------------------------------------------------------------
+
+    def forget_session(self, session: str) -> None:
+        """The visitor closed their tab: their student and downloads go now."""
+        with self._lock:
+            for handle, entry in list(self._students.items()):
+                if entry.session == session:
+                    self._drop(self._students.pop(handle))
+            keep = [e for e in self._downloads if e.session != session]
+            for entry in self._downloads:
+                if entry.session == session:
+                    self._drop(entry)
+            self._downloads = keep
+
+    def sweep(self, now: float | None = None) -> None:
+        """Drop everything older than the time-to-live."""
+        cutoff = (now if now is not None else time.monotonic()) - self.ttl_s
+        with self._lock:
+            for handle, entry in list(self._students.items()):
+                if entry.created < cutoff:
+                    self._drop(self._students.pop(handle))
+            old = [e for e in self._downloads if e.created < cutoff]
+            for entry in old:
+                self._drop(entry)
+            self._downloads = [e for e in self._downloads if e.created >= cutoff]
+
+    def close(self) -> None:
+        """Normal shutdown: the whole folder goes."""
+        with self._lock:
+            self._students.clear()
+            self._downloads.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    @staticmethod
+    def _drop(entry: Entry) -> None:
+        entry.student = None  # the model's memory goes with the last reference
+        shutil.rmtree(entry.folder, ignore_errors=True)
+
+    def _start_sweeper(self) -> None:
+        if self._sweeper is not None:
+            return
+        interval = max(1.0, min(60.0, self.ttl_s / 4))
+
+        def loop():
+            while True:
+                time.sleep(interval)
+                self.sweep()
+
+        self._sweeper = threading.Thread(target=loop, daemon=True, name="storage-sweeper")
+        self._sweeper.start()
+
+
+STORAGE = Storage()
+atexit.register(STORAGE.close)
