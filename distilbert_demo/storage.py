@@ -9,11 +9,15 @@ own cache (copies of files handed to the page) lives inside it too, with the sam
     DISTILBERT_DEMO_DATA_DIR      the folder (default: <system temp>/distilbert-demo-<pid>)
     DISTILBERT_DEMO_SESSION_TTL   seconds a session's files and state live (default 3600)
     DISTILBERT_DEMO_MAX_STUDENTS  students kept at once, on disk and in memory (default 4)
+    DISTILBERT_DEMO_MAX_SESSIONS  sessions whose page state Gradio keeps in memory (default 500)
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
+import gc
 import logging
 import os
 import shutil
@@ -28,10 +32,21 @@ log = logging.getLogger(__name__)
 
 SESSION_TTL_S = float(os.environ.get("DISTILBERT_DEMO_SESSION_TTL", "3600"))
 MAX_STUDENTS = int(os.environ.get("DISTILBERT_DEMO_MAX_STUDENTS", "4"))
+# Gradio keeps a copy of the page's settings for every session it has seen (about 0.7 MB here):
+# at most this many, oldest dropped first, so memory does not grow with the number of visitors.
+MAX_SESSIONS = int(os.environ.get("DISTILBERT_DEMO_MAX_SESSIONS", "500"))
 EVICTED = (
     "Your distilled student is no longer on this server: it keeps at most {cap} students for at most "
     "{ttl} minutes, and yours made room for newer ones. Run the distillation again to get it back."
 )
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the system, not just to the allocator: glibc keeps freed heap pages
+    for reuse, which on a server that runs for weeks looks like a leak."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def default_root() -> Path:
@@ -58,6 +73,7 @@ class Storage:
         self._lock = threading.Lock()
         self._students: dict[str, Entry] = {}  # handle -> entry, oldest first
         self._downloads: list[Entry] = []
+        self._pending = 0  # student folders being written
         self._sweeper: threading.Thread | None = None
 
     # -- folders ------------------------------------------------------------------------------
@@ -78,20 +94,33 @@ class Storage:
 
     # -- students -----------------------------------------------------------------------------
 
-    def keep_student(self, session: str, student: object, folder: Path) -> str:
-        """Keep a finished student; returns the handle the visitor's page holds. The session's
-        previous student goes, and past MAX_STUDENTS the oldest."""
-        handle = uuid.uuid4().hex
+    def student_folder(self, session: str) -> Path:
+        """Room for a new student, made before it is written: the session's previous student goes, and
+        at MAX_STUDENTS the oldest, so there are never more than MAX_STUDENTS on disk."""
         with self._lock:
             for old, entry in list(self._students.items()):
                 if entry.session == session:
                     self._drop(self._students.pop(old))
-            self._students[handle] = Entry(session, folder, student=student)
-            while len(self._students) > self.max_students:
+            while self._students and len(self._students) + self._pending >= self.max_students:
                 oldest = next(iter(self._students))
-                log.info("student %s evicted: more than %d kept", oldest, self.max_students)
+                log.info("student %s evicted: at most %d are kept", oldest, self.max_students)
                 self._drop(self._students.pop(oldest))
+            self._pending += 1
+        return self.new_folder("students")
+
+    def keep_student(self, session: str, student: object, folder: Path) -> str:
+        """Keep a finished student written to `student_folder`; returns the handle the page holds."""
+        handle = uuid.uuid4().hex
+        with self._lock:
+            self._pending -= 1
+            self._students[handle] = Entry(session, folder, student=student)
         return handle
+
+    def abandon_folder(self, folder: Path) -> None:
+        """A student folder whose run failed or stopped before it was kept."""
+        with self._lock:
+            self._pending -= 1
+        shutil.rmtree(folder, ignore_errors=True)
 
     def student(self, handle: str | None):
         """The student behind a handle, or None when there is none; LookupError when it was evicted."""
@@ -154,6 +183,7 @@ class Storage:
             while True:
                 time.sleep(interval)
                 self.sweep()
+                release_memory()
 
         self._sweeper = threading.Thread(target=loop, daemon=True, name="storage-sweeper")
         self._sweeper.start()

@@ -7,6 +7,7 @@ puts them on one page. `python app.py` and `python -m distilbert_demo.ui` both r
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import threading
@@ -23,7 +24,7 @@ from .distill.tab import distill_tab
 from .evaluate.tab import evaluate_tab
 from .inputs import MAX_UPLOAD_BYTES
 from .loading import ModelStore
-from .storage import SESSION_TTL_S, STORAGE
+from .storage import MAX_SESSIONS, SESSION_TTL_S, STORAGE
 from .tabs import MODEL_QUEUE, guarded
 
 CSS = """
@@ -32,7 +33,7 @@ CSS = """
 """
 MAX_QUEUE = 64  # waiting requests beyond this get Gradio's "queue is full, try again later"
 BANNER_REFRESH_S = 2.0
-CACHE_SWEEP_S = 60  # how often Gradio looks for expired files in its cache
+CACHE_SWEEP_S = max(1, min(60, int(SESSION_TTL_S / 2)))  # how often Gradio looks for expired files
 
 
 def banner_text(store: ModelStore) -> str:
@@ -111,20 +112,33 @@ def build_app(store: ModelStore) -> gr.Blocks:
     return app
 
 
-def serve(app: gr.Blocks, **launch_args) -> gr.Blocks:
+def mcp_wanted(flag: bool | None = None) -> bool:
+    """The MCP server is on unless turned off (--no-mcp, or DISTILBERT_DEMO_MCP=0), and needs gradio[mcp]."""
+    off = os.environ.get("DISTILBERT_DEMO_MCP", "1").lower() in {"0", "false", "no"}
+    wanted = flag if flag is not None else not off
+    if wanted and importlib.util.find_spec("mcp") is None:
+        logging.warning("the MCP server needs gradio[mcp] (pip install 'gradio[mcp]'); serving without it")
+        return False
+    return wanted
+
+
+def serve(app: gr.Blocks, mcp: bool | None = None, **launch_args) -> gr.Blocks:
     """Queue and launch the way a shared public server should (app.py and the tests both use it).
 
     Gradio 6 takes theme and css in launch(); share stays off; the analytics calls are disabled
-    by GRADIO_ANALYTICS_ENABLED=False, which the package sets before gradio is imported.
+    by GRADIO_ANALYTICS_ENABLED=False, which the package sets before gradio is imported. With the
+    MCP server on, every named endpoint is also an MCP tool at /gradio_api/mcp/.
     """
     app.queue(default_concurrency_limit=1, max_size=MAX_QUEUE)
     app.launch(
+        mcp_server=mcp_wanted(mcp),
         css=CSS,
         theme=gr.themes.Soft(),
         share=False,
         ssr_mode=False,
-        footer_links=["api"],
+        footer_links=["api"],  # the API page also shows how to connect an MCP client
         max_file_size=MAX_UPLOAD_BYTES,  # every upload is refused past this, before our code runs
+        state_session_capacity=MAX_SESSIONS,
         **launch_args,
     )
     return app
@@ -146,6 +160,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                 f"default {registry.TASKS[task].defaults[side]})",
             )
     parser.add_argument("--threads", type=int, help="torch threads (env DISTILBERT_DEMO_THREADS; default all cores)")
+    parser.add_argument(
+        "--no-mcp", dest="mcp", action="store_false", default=None, help="no MCP server (env DISTILBERT_DEMO_MCP=0)"
+    )
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args(argv)
@@ -185,7 +202,7 @@ def create_app(args: argparse.Namespace) -> gr.Blocks:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    serve(create_app(args), server_name=args.host, server_port=args.port)
+    serve(create_app(args), mcp=args.mcp, server_name=args.host, server_port=args.port)
 
 
 if __name__ == "__main__":

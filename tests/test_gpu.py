@@ -51,8 +51,8 @@ def test_the_decorated_handlers_run_and_ask_for_their_duration(tiny_store, fake_
     updates = list(distill_handlers(tiny_store)[0]("", None, "", request=None, **settings))
     assert updates[-1][0].startswith("Done")
     compare_seconds, distill_seconds = gpu.capped(gpu.compare_seconds), gpu.capped(gpu.distill_seconds)
-    assert fake_zero_gpu.asked == [("run", compare_seconds("fill-mask", "", 3, 40)),
-                                   ("start", distill_seconds(steps=2))]  # fmt: skip
+    assert fake_zero_gpu.asked == [("compare", compare_seconds("fill-mask", "", 3, 40)),
+                                   ("distill", distill_seconds(steps=2))]  # fmt: skip
     assert fake_zero_gpu.asked[1][1] > compare_seconds(repeats=0)  # a distillation asks for more
 
 

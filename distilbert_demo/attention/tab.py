@@ -39,11 +39,11 @@ def input_check(store: ModelStore):
 
 
 def attention_handlers(store: ModelStore):
-    """Handlers of the Attention tab. Only `analyse` runs the models; the rest redraw from state."""
+    """Handlers of the Attention tab. Only `attention` runs the models; the rest redraw from state."""
 
     @on_gpu("attention", gpu.attention_seconds)
     @guarded("extracting attention")
-    def analyse(
+    def attention(
         task: str, text: str, layer_map: str | None = None, student: str | None = None, request: gr.Request = None
     ):
         """Extract both models' attention on one text: per-layer statistics (entropy, attention to
@@ -121,7 +121,7 @@ def attention_handlers(store: ModelStore):
             table(session.best_matches(state)),
         )
 
-    return analyse, redraw, follow_layer, select_head, relink
+    return attention, redraw, follow_layer, select_head, relink
 
 
 def attention_tab(store: ModelStore, student_state: gr.State) -> None:

@@ -49,7 +49,7 @@ def input_check(store: ModelStore):
 def bench_handlers(store: ModelStore):
     @on_gpu("bench", gpu.bench_seconds)
     @guarded("measuring")
-    def run(request: gr.Request = None, progress=gr.Progress(), **values):  # noqa: B008 - Gradio injects these
+    def bench(request: gr.Request = None, progress=gr.Progress(), **values):  # noqa: B008 - Gradio injects these
         """Time both models of a pair over sequence lengths and batch sizes, in one precision: latency
         (median, p10, p90 of interleaved runs), the speed-up with its 95% interval (flagged when above the
         layer-count bound), peak extra memory and throughput, streamed point by point. Bad settings raise.
@@ -102,7 +102,7 @@ def bench_handlers(store: ModelStore):
             return "No sweep of yours is running."
         return "Stopping after the current point…"
 
-    return run, stop
+    return bench, stop
 
 
 def bench_tab(store: ModelStore) -> None:

@@ -42,7 +42,7 @@ def compare_handler(store: ModelStore):
 
     @on_gpu("compare", gpu.compare_seconds)
     @guarded("running the models")
-    def run(
+    def compare(
         task: str,
         text: str,
         top_k: float = core.DEFAULT_TOP_K,
@@ -91,7 +91,7 @@ def compare_handler(store: ModelStore):
             result.to_dict(),
         )
 
-    return run
+    return compare
 
 
 def _side_column(side: str):

@@ -3,16 +3,13 @@ finished into a student that can be downloaded and compared. No Gradio here."""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .. import gpu
+from .. import gpu, storage
 from ..compare.core import Comparison, compare_pair
 from ..inputs import InputError
 from ..loading import LoadedModel, Pair
@@ -68,11 +65,9 @@ def release_memory() -> None:
 
     glibc keeps freed heap pages for reuse; on a shared server that looks like a leak.
     """
-    gc.collect()
+    storage.release_memory()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @dataclass

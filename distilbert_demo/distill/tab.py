@@ -48,7 +48,7 @@ def distill_handlers(store: ModelStore):
 
     @on_gpu("distill", gpu.distill_seconds)
     @guarded("distilling")
-    def start(
+    def distill(
         pasted: str | None = None,
         upload: str | None = None,
         layers_text: str | None = None,
@@ -88,8 +88,12 @@ def distill_handlers(store: ModelStore):
                 stopped_at = len(distiller.result.history)
                 yield (f"Stopped after {stopped_at} steps; the run's memory was freed.", *[gr.skip()] * 6)
                 return
-            folder = STORAGE.new_folder("students")
-            finished = core.finish(distiller, teacher, folder)
+            folder = STORAGE.student_folder(session)
+            try:
+                finished = core.finish(distiller, teacher, folder)
+            except BaseException:
+                STORAGE.abandon_folder(folder)
+                raise
             # The page keeps a handle; the model and its zip stay in STORAGE (capped, expiring).
             handle = STORAGE.keep_student(session, finished.student, folder)
             yield (
@@ -126,7 +130,7 @@ def distill_handlers(store: ModelStore):
     def forget_student():
         return None, "The Compare and Attention tabs are back to the loaded DistilBERT."
 
-    return start, stop, use_student, forget_student
+    return distill, stop, use_student, forget_student
 
 
 def distill_tab(store: ModelStore, student_state: gr.State) -> None:

@@ -18,7 +18,7 @@ from . import core, figures, views
 def evaluate_handler(store: ModelStore):
     @on_gpu("evaluate", gpu.evaluate_seconds)
     @guarded("evaluating")
-    def run(upload: str | None = None, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
+    def evaluate(upload: str | None = None, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
         """Label every example of a labelled set with both sentiment models: each one's accuracy with a
         95% Wilson interval, the retention (DistilBERT / BERT accuracy; undefined near chance), how often
         they agree, confusion matrices, speed, and the examples where they disagree or are wrong.
@@ -49,7 +49,7 @@ def evaluate_handler(store: ModelStore):
             result.to_dict(),
         )
 
-    return run
+    return evaluate
 
 
 def evaluate_tab(store: ModelStore) -> None:

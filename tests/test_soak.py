@@ -1,0 +1,122 @@
+"""A server that runs for weeks, compressed: many sessions against a local app (tiny checkpoints),
+then the sessions end and the time-to-live passes. Disk and memory must come back.
+
+Prints its figures (the README quotes them).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+from gradio_client import Client
+
+from .test_cli import ROOT
+
+TTL_S, CAP, SESSIONS = 6, 3, 20
+ROUNDS = {"distill": 20, "attention": 50, "bench": 20, "evaluate": 20}
+LONG_TEXT = "dog " * 600  # cut to 512 tokens
+DISTILL = ("", None, "", 2, 2, 16, 2.0, 5.0, 2.0, 1.0, 5e-4, False)
+
+
+def files_under(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def rss_mib(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def start_server(tiny_models, data_dir: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    flags = [f"--{task}-{side}={tiny_models[f'{task}-{side}']}" for task in ("fill-mask", "sentiment", "qa")
+             for side in ("bert", "distilbert")]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "DISTILBERT_DEMO_DATA_DIR": str(data_dir),
+           "DISTILBERT_DEMO_SESSION_TTL": str(TTL_S), "DISTILBERT_DEMO_MAX_STUDENTS": str(CAP),
+           "DISTILBERT_DEMO_MAX_SESSIONS": str(SESSIONS)}  # fmt: skip
+    command = [sys.executable, "app.py", *flags, "--port", str(port), "--no-mcp"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            Client(url, verbose=False)
+            return server, url
+        except Exception:  # noqa: BLE001 - not up yet
+            assert time.monotonic() < deadline and server.poll() is None, "the app did not start"
+            time.sleep(0.5)
+
+
+def one_round(url: str) -> None:
+    """One of everything, each from a new session (a new client is a new visitor)."""
+    for kind, call in (
+        ("distill", lambda c: c.predict(*DISTILL, api_name="/distill")),
+        ("attention", lambda c: c.predict("fill-mask", LONG_TEXT, "", api_name="/attention")),
+        ("bench", lambda c: c.predict("fill-mask", [16], [1], "fp32", 2, False, api_name="/bench")),
+        ("evaluate", lambda c: c.predict(None, api_name="/evaluate")),
+    ):
+        outputs = call(Client(url, verbose=False))
+        assert outputs, kind
+
+
+def test_disk_and_memory_come_back(tiny_models, tmp_path):
+    data_dir = tmp_path / "app-data"
+    server, url = start_server(tiny_models, data_dir)
+    students = data_dir / "students"
+    peak = {"students": 0, "zips_in_gradio_cache": 0}
+    stop = threading.Event()
+
+    def watch():  # samples the folder while the load runs
+        while not stop.is_set():
+            on_disk = len(list(students.iterdir())) if students.exists() else 0  # one folder a student
+            peak["students"] = max(peak["students"], on_disk)
+            zips = [p for p in files_under(data_dir / "gradio") if p.suffix == ".zip"]
+            peak["zips_in_gradio_cache"] = max(peak["zips_in_gradio_cache"], len(zips))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        one_round(url)
+        after_first = rss_mib(server.pid)
+        started = time.monotonic()
+        counts = dict.fromkeys(ROUNDS, 1)
+        with_clients = {
+            "distill": lambda: Client(url, verbose=False).predict(*DISTILL, api_name="/distill"),
+            "attention": lambda: Client(url, verbose=False).predict("fill-mask", LONG_TEXT, "", api_name="/attention"),
+            "bench": lambda: Client(url, verbose=False).predict("fill-mask", [16], [1], "fp32", 2, False,
+                                                                api_name="/bench"),  # fmt: skip
+            "evaluate": lambda: Client(url, verbose=False).predict(None, api_name="/evaluate"),
+        }
+        while any(counts[kind] < total for kind, total in ROUNDS.items()):
+            for kind, total in ROUNDS.items():
+                if counts[kind] < total:
+                    with_clients[kind]()
+                    counts[kind] += 1
+        load_s = time.monotonic() - started
+        at_peak_files = len(files_under(data_dir))
+        time.sleep(TTL_S + max(1, TTL_S // 2) + 3)  # the TTL passes, then the sweepers run
+        leftover = files_under(data_dir)
+        at_end = rss_mib(server.pid)
+    finally:
+        stop.set()
+        watcher.join()
+        server.terminate()
+        server.wait(timeout=30)
+    print(
+        f"soak: {sum(ROUNDS.values())} sessions in {load_s:.0f} s; students on disk at most {peak['students']} "
+        f"(cap {CAP}); student zips copied into Gradio's cache: {peak['zips_in_gradio_cache']}; files before the "
+        f"TTL passed: {at_peak_files}, after: {len(leftover)}; RSS after the first round {after_first:.0f} MiB, "
+        f"at the end {at_end:.0f} MiB ({at_end / after_first - 1:+.1%})"
+    )
+    assert peak["students"] <= CAP
+    assert peak["zips_in_gradio_cache"] == 0  # served from the app's folder, not copied
+    assert leftover == [], leftover[:5]
+    assert at_end <= 1.10 * after_first
+    assert not data_dir.exists() or not files_under(data_dir)  # and the whole folder goes at exit
