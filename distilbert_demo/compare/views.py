@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..markup import SOURCE_WORDS, esc, percent
-from ..measure import MEMORY_METHOD
+from ..measure import MAX_RUNS, MEMORY_METHOD
 from .core import Comparison, ModelReport
 
 
@@ -33,7 +33,9 @@ def summary(result: Comparison) -> str:
         top1 += f" ({agree.top1_matches} of {agree.positions} masks)"
     device_type = "cuda" if result.device.startswith("cuda") else "cpu"
     runs = result.bert.latency.runs
-    how_many = f"{runs} runs per model (as many as fit in {result.budget_s:g} s)" if result.budget_s else f"{runs} runs"
+    how_many = f"{runs} runs" if not result.budget_s else (
+        f"{runs} runs per model (as many as fit in {result.budget_s:g} s, at most {MAX_RUNS})"
+    )
     return (
         f"### {esc(result.verdict())}\n\n"
         f"| Speed-up (95% CI) | Size ratio | Top-1 match | Top-k overlap | Jensen-Shannon divergence |\n"
