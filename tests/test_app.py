@@ -92,3 +92,18 @@ def test_evaluate_endpoint(launched_app, tmp_path):
     big.write_bytes(b"text,label\n" + b"a" * (3 * 2**20))
     with pytest.raises(Exception, match="(?i)(limit|too large|2 ?MiB|exceeds)"):  # refused before our code runs
         client.predict(handle_file(str(big)), api_name="/evaluate")
+
+
+def test_the_api_page_describes_every_endpoint(launched_app):
+    """Named outputs (no `value_15`), a description, and the parameters whose normal use is empty optional."""
+    api = Client(launched_app, verbose=False).view_api(print_info=False, return_format="dict")
+    named = api["named_endpoints"]
+    for endpoint, spec in named.items():
+        assert spec["description"].strip(), endpoint
+        for returned in spec["returns"]:
+            assert not returned["label"].startswith("value_"), (endpoint, returned["label"])
+    optional = {(e, p["parameter_name"]) for e, spec in named.items() for p in spec["parameters"]
+                if p["parameter_has_default"]}  # fmt: skip
+    for expected in [("/attention", "layer_map"), ("/distill", "pasted"), ("/distill", "upload"),
+                     ("/evaluate", "upload"), ("/compare", "question"), ("/compare", "repeats")]:  # fmt: skip
+        assert expected in optional, expected

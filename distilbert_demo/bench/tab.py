@@ -129,7 +129,7 @@ def bench_tab(store: ModelStore) -> None:
     with gr.Accordion("Raw result (JSON)", open=False):
         raw = gr.JSON(label="Sweep result")
 
-    start_button.click(
+    sweep = start_button.click(
         run,
         inputs_kwargs={name: made[name] for name in FIELDS},
         validator=validator(FIELDS, input_check(store), blame="seq_lens"),
@@ -138,4 +138,5 @@ def bench_tab(store: ModelStore) -> None:
         concurrency_id=HEAVY_QUEUE,
         api_name="bench",
     )
-    stop_button.click(stop, outputs=message, queue=False, api_visibility="private")
+    # Gradio cancels the sweep's event; the flag ends it between two points.
+    stop_button.click(stop, outputs=message, cancels=[sweep], queue=False, api_visibility="private")
