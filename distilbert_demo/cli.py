@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--corpus", metavar="FILE", help="UTF-8 text, one sentence or paragraph per line (streamed)")
     dist.add_argument("--out", metavar="DIR", required=True, help="where the student and its tokenizer are saved")
     dist.add_argument("--student-layers", metavar="0,2,4,7,9,11", help="teacher layers the student starts from")
-    settings.add_flags(dist, DistillConfig, required=("steps",))
+    settings.add_flags(dist, DistillConfig)
     dist.add_argument("--threads", type=int, help="torch threads (default: DISTILBERT_DEMO_THREADS or all cores)")
     dist.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
@@ -264,6 +264,8 @@ def run_distill(args: argparse.Namespace) -> int:
         "agreement_before": asdict(result.agreement_before),
         "agreement_after": asdict(result.agreement_after),
         "processes": distiller.accelerator.num_processes,
+        "plan": {"steps": distiller.plan.steps, "budget_s": distiller.plan.budget_s,
+                 "step_s": round(distiller.plan.step_s, 4), "text": distiller.plan.text()},  # fmt: skip
         "elapsed_s": round(result.elapsed_s, 3),
         "out": str(args.out),
     }

@@ -68,7 +68,9 @@ def evaluate_seconds(*args, **kwargs) -> float:
     return 60
 
 
-def distill_seconds(*args, steps=100, **kwargs) -> float:
+def distill_seconds(*args, steps=100, seconds=0, **kwargs) -> float:
+    if _number(seconds, 0) > 0:  # a time budget: the run plans its steps to fit it
+        return 30 + _number(seconds, 0)
     return 30 + 0.3 * _number(steps, 100)  # build the student, then ~0.1-0.3 s a step, then compare
 
 

@@ -74,8 +74,8 @@ def int_list(text: str | list, what: str) -> list[int]:
     return values
 
 
-def add_flags(parser: argparse.ArgumentParser, cls, required: tuple[str, ...] = ()) -> None:
-    """One flag per field of `cls` (its help, default and type); `required` flags have no default."""
+def add_flags(parser: argparse.ArgumentParser, cls) -> None:
+    """One flag per field of `cls`, with its help, default and type."""
     for name, (f, kind) in fields(cls).items():
         meta = f.metadata
         if not meta["cli"]:
@@ -94,9 +94,8 @@ def add_flags(parser: argparse.ArgumentParser, cls, required: tuple[str, ...] = 
                 dest=name,
                 type=kind,
                 choices=meta["choices"],
-                required=name in required,
-                default=None if name in required else default,
-                help=meta["help"] + ("" if name in required else f" (default {default})"),
+                default=default,
+                help=f"{meta['help']} (default {default})",
             )
 
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
-from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerBase
 
 from .. import measure, predict
 from ..inputs import InputError
@@ -33,13 +33,21 @@ from ..settings import setting
 from . import corpus, student
 
 MAX_PAGE_STEPS = 1000  # the web page's limit on steps; the CLI has none
+MAX_PAGE_SECONDS = 600  # and on a time budget
+PROBE_STEPS = 3  # steps timed (after the first, which warms up) to plan a time budget
 
 
 @dataclass
 class DistillConfig:
     """A run's settings; the CLI flags and the Distill tab's controls are derived from these fields."""
 
-    steps: int = setting(40, "optimiser steps", label="Steps", minimum=0, maximum=MAX_PAGE_STEPS, step=1)
+    steps: int = setting(40, "optimiser steps (when no time budget is given)", label="Steps", minimum=0,
+                         maximum=MAX_PAGE_STEPS, step=1)  # fmt: skip
+    seconds: float = setting(  # the run times its first steps, then plans how many fit
+        0.0, "a time budget in seconds instead of a step count (0: run --steps steps)",
+        label="Time budget (seconds, 0: use the step count)", minimum=0, maximum=MAX_PAGE_SECONDS, step=5,
+        page_default=60,
+    )  # fmt: skip
     batch_size: int = setting(8, "sequences per step", label="Batch size", minimum=1, maximum=32, step=1)
     seq_len: int = setting(  # [CLS] and [SEP] included
         64, "tokens per packed sequence", label="Sequence length (tokens)", minimum=16, maximum=256, step=8
@@ -68,6 +76,8 @@ class DistillConfig:
         """Refuse settings that cannot train, with a one-line message."""
         if self.steps < 0:
             raise InputError("steps must be 0 or more.", field="steps")
+        if not (math.isfinite(self.seconds) and self.seconds >= 0):
+            raise InputError("the time budget must be 0 or more seconds.", field="seconds")
         if self.batch_size < 1:
             raise InputError("batch size must be at least 1.", field="batch_size")
         if not 8 <= self.seq_len <= 512:
@@ -232,6 +242,29 @@ class HeldOut:
 
 
 @dataclass
+class Plan:
+    """How many steps the run makes: the step count, or what fits in the time budget once the first
+    steps have been timed (the learning-rate schedule follows the plan)."""
+
+    steps: int
+    budget_s: float = 0.0  # 0: a step count, no budget
+    step_s: float = 0.0  # measured seconds per optimiser step (0 until measured)
+    eval_s: float = 0.0  # measured seconds per held-out evaluation
+    measured_on: str = ""
+
+    @property
+    def measured(self) -> bool:
+        return self.step_s > 0
+
+    def text(self) -> str:
+        if not self.budget_s:
+            return f"{self.steps} steps"
+        if not self.measured:
+            return f"a {self.budget_s:g} s budget: timing the first steps…"
+        return f"~{self.steps} steps of {self.step_s:.3g} s on {self.measured_on}, within {self.budget_s:g} s"
+
+
+@dataclass
 class StepReport:
     """What the loop says after each step (the UI redraws from it, the CLI logs it)."""
 
@@ -240,6 +273,7 @@ class StepReport:
     losses: dict[str, float]
     elapsed_s: float
     agreement: HeldOutAgreement | None = None  # set on evaluation steps
+    plan: Plan | None = None
 
     @property
     def steps_per_s(self) -> float:
@@ -247,6 +281,10 @@ class StepReport:
 
     @property
     def eta_s(self) -> float:
+        if self.plan is not None and self.plan.budget_s:
+            if not self.plan.measured:
+                return max(0.0, self.plan.budget_s - self.elapsed_s)
+            return max(0.0, self.plan.budget_s - self.elapsed_s) if self.step < self.steps else 0.0
         return (self.steps - self.step) / self.steps_per_s if self.steps_per_s > 0 else math.inf
 
 
@@ -304,8 +342,11 @@ class Distiller:
         loader = DataLoader(stream, batch_size=config.batch_size, collate_fn=collator)
         # The fused kernel updates all 67M parameters in one pass: ~9x faster than the default loop on CPU.
         optimizer = torch.optim.AdamW(built.parameters(), lr=config.lr, betas=config.betas, fused=True)
-        warmup = math.ceil(config.warmup_fraction * config.steps)
-        scheduler = get_linear_schedule_with_warmup(optimizer, warmup, max(config.steps, 1))
+        # A budgeted run starts with a generous guess; the plan replaces it once steps are timed.
+        self.plan = Plan(steps=config.steps if not config.seconds else 10**6, budget_s=config.seconds,
+                         measured_on=measure.device_label(self.accelerator.device))  # fmt: skip
+        # Linear warm-up then linear decay (transformers' get_linear_schedule_with_warmup), over the plan.
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
         # The scheduler stays outside prepare(): Accelerate would step it once per process at
         # every optimizer step, and with N processes the learning rate would reach 0 after steps/N.
         self.student, self.optimizer, self.loader = self.accelerator.prepare(SelectiveHead(built), optimizer, loader)
@@ -314,30 +355,69 @@ class Distiller:
             self.heldout = HeldOut(heldout, tokenizer, self.teacher, config, self.accelerator.device)
         self.result = DistillResult(student=built, layers=layers)
 
+    def _lr_factor(self, step: int) -> float:
+        total = max(self.plan.steps, 1)
+        warmup = math.ceil(self.config.warmup_fraction * total)
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    def _replan(self, done: int, elapsed_s: float, step_times: list[float]) -> None:
+        """As many more steps as fit in what is left of the budget, counting the held-out evaluations
+        they bring; made after the probe steps and remade after every step from the latest ones."""
+        plan = self.plan
+        recent = step_times[-20:]
+        plan.step_s = sum(recent) / len(recent)
+        left = plan.budget_s - elapsed_s - plan.eval_s  # the final evaluation comes on top
+        per_step = plan.step_s + plan.eval_s / self.config.eval_every
+        plan.steps = done + max(0, math.floor(left / per_step))
+
     def _evaluate(self, step: int) -> HeldOutAgreement:
         agreement = self.heldout.agreement(self.student_model)
         self.result.evaluations.append({"step": step, **asdict(agreement)})
         return agreement
 
     def run(self, stop: threading.Event | None = None) -> Iterator[StepReport]:
-        config, result = self.config, self.result
+        """Step until the plan is done (or `stop` is set); with a time budget, the first steps are
+        timed and the plan is made from them; a step that would end past the budget is not begun."""
+        config, result, plan = self.config, self.result, self.plan
         started = time.perf_counter()
         with measure.MACHINE:
             result.agreement_before = self._evaluate(0)
+        plan.eval_s = time.perf_counter() - started
         batches = iter(self.loader)
+        step_times: list[float] = []  # wall time of each step, from the top of the loop to the next (no evaluation)
+        step, mark = 0, time.perf_counter()
         try:
-            for step in range(1, config.steps + 1):
+            while step < plan.steps:
                 if stop is not None and stop.is_set():
                     result.stopped = True
                     break
+                now = time.perf_counter()
+                if step:
+                    step_times.append(now - mark)
+                mark = now
+                if plan.budget_s and step > PROBE_STEPS:  # the first step warms up, the next ones are timed
+                    self._replan(step, now - started, step_times[1:])
+                    if now - started + plan.step_s > plan.budget_s:
+                        break  # the budget is spent: one step fewer than planned
+                step += 1
                 # One step at a time on the machine: a comparison asking to be timed goes between two steps.
                 with measure.MACHINE:
                     losses = self._step(next(batches))
                     result.history.append({"step": step, **losses})
-                    evaluate = step % config.eval_every == 0 or step == config.steps
-                    agreement = self._evaluate(step) if evaluate else None
+                if step % config.eval_every == 0 or step == plan.steps:
+                    evaluated = time.perf_counter()
+                    with measure.MACHINE:
+                        agreement = self._evaluate(step)
+                    mark += time.perf_counter() - evaluated  # an evaluation is not a step's time
+                else:
+                    agreement = None
                 result.elapsed_s = time.perf_counter() - started
-                yield StepReport(step, config.steps, losses, result.elapsed_s, agreement)
+                yield StepReport(step, plan.steps, losses, result.elapsed_s, agreement, plan)
+            if step and result.evaluations[-1]["step"] != step:  # ended early: measure where it stopped
+                with measure.MACHINE:
+                    self._evaluate(step)
         finally:
             result.elapsed_s = time.perf_counter() - started
             last_eval = result.evaluations[-1]

@@ -20,9 +20,9 @@ from .recipe import DistillConfig, bf16_is_fast
 # operators can see what is running).
 ACTIVE_RUNS = StopFlags()
 # The DistillConfig fields the page offers, in the order of its controls (the rest keep their defaults).
-CONFIG_FIELDS = ["steps", "batch_size", "seq_len", "temperature", "alpha_ce", "alpha_mlm", "alpha_cos", "lr", "bf16"]
-# About a minute on 2 CPU cores with a bert-base teacher: ~1.4 s a step in fp32, ~0.6 s in bf16.
-FAST_BF16_STEPS = 100
+CONFIG_FIELDS = [
+    "seconds", "steps", "batch_size", "seq_len", "temperature", "alpha_ce", "alpha_mlm", "alpha_cos", "lr", "bf16"
+]  # fmt: skip
 
 
 def input_check(store: ModelStore):
@@ -41,6 +41,12 @@ def input_check(store: ModelStore):
             raise InputError(str(err), field="upload" if upload else "pasted") from None
 
     return check
+
+
+def axis_steps(report) -> int:
+    """How far the curves' x axis reaches: the plan, once a budget's first steps are timed."""
+    plan = report.plan
+    return report.steps if plan is None or plan.measured or not plan.budget_s else report.step + 10
 
 
 def distill_handlers(store: ModelStore):
@@ -78,8 +84,8 @@ def distill_handlers(store: ModelStore):
                 progress((report.step, report.steps), desc="distilling", unit="steps")
                 yield (
                     views.progress_markdown(report),
-                    figures.loss_figure(distiller.result.history, config.steps),
-                    figures.agreement_figure(distiller.result.evaluations, config.steps)
+                    figures.loss_figure(distiller.result.history, axis_steps(report)),
+                    figures.agreement_figure(distiller.result.evaluations, axis_steps(report))
                     if report.agreement is not None or report.step == 1  # step 1: show the "before" point
                     else gr.skip(),
                     *[gr.skip()] * 4,
@@ -98,8 +104,8 @@ def distill_handlers(store: ModelStore):
             handle = STORAGE.keep_student(session, finished.student, folder)
             yield (
                 "Done: the student is ready.",
-                figures.loss_figure(distiller.result.history, config.steps),
-                figures.agreement_figure(distiller.result.evaluations, config.steps),
+                figures.loss_figure(distiller.result.history, len(distiller.result.history)),
+                figures.agreement_figure(distiller.result.evaluations, len(distiller.result.history)),
                 views.summary_markdown(distiller, finished),
                 finished.archive,
                 handle,
@@ -161,14 +167,13 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
                 info="Empty: the paper's choice for a 12-layer teacher, every other layer otherwise.",
             )
         with gr.Column(scale=1):
-            page_defaults = {"bf16": fast_bf16, "steps": FAST_BF16_STEPS} if fast_bf16 else {}
+            page_defaults = {"bf16": fast_bf16}
             # Laid out in order: sliders, then the four numbers in one row, then the checkbox.
-            made = controls(DistillConfig, CONFIG_FIELDS[:3], "distill", **page_defaults)
-            made |= controls(DistillConfig, CONFIG_FIELDS[3:4], "distill")
+            made = controls(DistillConfig, ["seconds", "steps", "batch_size", "seq_len", "temperature"], "distill")
             with gr.Row():
-                made |= controls(DistillConfig, CONFIG_FIELDS[4:8], "distill")
+                made |= controls(DistillConfig, ["alpha_ce", "alpha_mlm", "alpha_cos", "lr"], "distill")
             bf16_info = "~2.4x faster where the processor has bf16 units" + (" (this one does)" if fast_bf16 else "")
-            made |= controls(DistillConfig, CONFIG_FIELDS[8:], "distill", {"bf16": bf16_info}, **page_defaults)
+            made |= controls(DistillConfig, ["bf16"], "distill", {"bf16": bf16_info}, **page_defaults)
     start_button, stop_button = run_and_stop("Start", "distill-start", "distill-stop")
     status = gr.Markdown(label="Status", elem_id="distill-status")
     with gr.Row(equal_height=False):

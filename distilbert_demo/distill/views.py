@@ -10,10 +10,13 @@ from .recipe import Distiller, StepReport
 def progress_markdown(report: StepReport) -> str:
     eta = "—" if report.eta_s == float("inf") else f"{report.eta_s:.0f} s"
     losses = ", ".join(f"{k} {v:.3f}" for k, v in report.losses.items())
-    return (
-        f"**Step {report.step} / {report.steps}** · {report.steps_per_s:.2f} steps/s · ETA {eta} · "
-        f"elapsed {report.elapsed_s:.0f} s  \n{losses}"
-    )
+    plan = report.plan
+    planned = "?" if plan is not None and plan.budget_s and not plan.measured else report.steps
+    head = f"**Step {report.step} / {planned}** · {report.steps_per_s:.2f} steps/s · ETA {eta} · "
+    head += f"elapsed {report.elapsed_s:.0f} s"
+    if plan is not None and plan.budget_s:
+        head += f" · plan: {plan.text()}"
+    return f"{head}  \n{losses}"
 
 
 def summary_markdown(distiller: Distiller, finished: FinishedRun) -> str:
