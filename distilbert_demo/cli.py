@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--corpus", metavar="FILE", help="UTF-8 text, one sentence or paragraph per line (streamed)")
     dist.add_argument("--out", metavar="DIR", required=True, help="where the student and its tokenizer are saved")
     dist.add_argument("--student-layers", metavar="0,2,4,7,9,11", help="teacher layers the student starts from")
+    dist.add_argument(
+        "--race",
+        action="store_true",
+        help="the myth race: a teacher-initialised and a random-initialised student, each with half the budget, "
+        "same seed and batches (--out gets the teacher-initialised one)",
+    )
     settings.add_flags(dist, DistillConfig)
     dist.add_argument("--threads", type=int, help="torch threads (default: DISTILBERT_DEMO_THREADS or all cores)")
     dist.add_argument("--json", action="store_true", help="print one JSON object at the end")
@@ -233,18 +239,26 @@ def run_distill(args: argparse.Namespace) -> int:
     config = settings.from_flags(DistillConfig, args)
     config.check()  # fail fast, before loading
     teacher = loading.load_model("fill-mask", "bert", args.teacher, allow_twin=args.teacher is None)
-    distiller = core.make_distiller(teacher, config, args.student_layers, corpus_file=args.corpus, max_steps=None)
-    main = distiller.accelerator.is_main_process
-    if main and teacher.source == "twin":
+    if teacher.source == "twin":
         print(f"warning: {teacher.note}; distilling from an UNTRAINED twin teacher.", file=sys.stderr)
-    for report in distiller.run():
-        if main and report.agreement is not None:
+    lanes = {}  # init -> its Distiller (one lane, or the race's two)
+    if args.race:
+        runs = core.race(teacher, config, args.student_layers, corpus_file=args.corpus, max_steps=None)
+    else:
+        lanes["teacher"] = core.make_distiller(teacher, config, args.student_layers, corpus_file=args.corpus,
+                                               max_steps=None)  # fmt: skip
+        runs = (("teacher", report, lanes["teacher"]) for report in lanes["teacher"].run())
+    for init, report, lane in runs:
+        lanes[init] = lane
+        if lane.accelerator.is_main_process and report.agreement is not None:
             a = report.agreement
             print(
-                f"step {report.step}/{report.steps}  loss {report.losses['loss']:.4f}  "
+                f"{init} init: step {report.step}/{report.steps}  loss {report.losses['loss']:.4f}  "
                 f"agreement {a.top1:.1%}  KL {a.kl:.4f}  {report.steps_per_s:.2f} steps/s",
                 file=sys.stderr,
             )
+    distiller = lanes["teacher"]
+    main = distiller.accelerator.is_main_process
     try:
         distiller.save(args.out)
     except OSError as err:
@@ -269,6 +283,17 @@ def run_distill(args: argparse.Namespace) -> int:
         "elapsed_s": round(result.elapsed_s, 3),
         "out": str(args.out),
     }
+    if args.race:
+        summary["race"] = {
+            f"{init}_init": {
+                "history": lane.result.history,
+                "evaluations": lane.result.evaluations,
+                "agreement_before": asdict(lane.result.agreement_before),
+                "agreement_after": asdict(lane.result.agreement_after),
+                "elapsed_s": round(lane.result.elapsed_s, 3),
+            }
+            for init, lane in lanes.items()
+        }
     if args.json:
         print(json.dumps(summary))
     else:
@@ -281,6 +306,8 @@ def run_distill(args: argparse.Namespace) -> int:
             f"held-out top-1 agreement with the teacher: {before.top1:.1%} -> {after.top1:.1%}; "
             f"KL {before.kl:.4f} -> {after.kl:.4f}"
         )
+        if args.race:
+            print(f"race: {core.race_summary({init: lane.result for init, lane in lanes.items()})}")
     return EXIT_OK
 
 

@@ -6,7 +6,7 @@ import torch
 
 from distilbert_demo import gpu, measure, ui
 
-MODEL_HANDLERS = {"compare", "attention", "distill", "bench", "evaluate", "self_check"}
+MODEL_HANDLERS = {"compare", "attention", "distill", "race", "bench", "evaluate", "self_check"}
 
 
 def test_spaces_is_installed_and_does_nothing_off_zero_gpu(tiny_store):

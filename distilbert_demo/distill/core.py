@@ -4,7 +4,8 @@ finished into a student that can be downloaded and compared. No Gradio here."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -14,7 +15,7 @@ from ..compare.core import Comparison, compare_pair
 from ..inputs import InputError
 from ..loading import LoadedModel, Pair
 from . import corpus, student
-from .recipe import MAX_PAGE_STEPS, DistillConfig, Distiller
+from .recipe import INITS, MAX_PAGE_STEPS, DistillConfig, Distiller, DistillResult, StepReport
 
 SAMPLE_TEXT = "The weather was cold, so she made a cup of hot [MASK] before work."
 STUDENT_NAME = "distilled student (this session)"
@@ -97,3 +98,39 @@ def finish(distiller: Distiller, teacher: LoadedModel, folder: Path, repeats: in
     if gpu.ZERO_GPU:  # the student leaves this ZeroGPU worker pickled: CPU tensors only (Compare moves it back)
         student_model.model.to("cpu")
     return FinishedRun(student=student_model, comparison=comparison, archive=archive)
+
+
+def race(
+    teacher: LoadedModel,
+    config: DistillConfig,
+    layers_text: str | None = None,
+    pasted: str | None = None,
+    upload_path: str | None = None,
+    *,
+    corpus_file: str | None = None,
+    max_steps: int | None = MAX_PAGE_STEPS,
+    stop=None,
+) -> Iterator[tuple[str, StepReport, Distiller]]:
+    """The myth race ("DistilBERT is simply a smaller BERT trained from scratch"): a student that
+    starts from the teacher's layers, then one of the same shape from random weights, each with half
+    the time budget (or the same step count), the same seed and the same batches. Yields (init,
+    report, distiller) for every step of each."""
+    lane = replace(config, seconds=config.seconds / 2) if config.seconds else config
+    for init in INITS:
+        distiller = make_distiller(teacher, replace(lane, init=init), layers_text, pasted, upload_path,
+                                   corpus_file=corpus_file, max_steps=max_steps)  # fmt: skip
+        for report in distiller.run(stop):
+            yield init, report, distiller
+        if stop is not None and stop.is_set():
+            return
+
+
+def race_summary(results: dict[str, DistillResult]) -> str:
+    """One line for the audience, with the measured figures."""
+    parts = []
+    for init, result in results.items():
+        after = result.agreement_after
+        label = "teacher-initialised student" if init == "teacher" else "random"
+        parts.append(f"{label}: {after.top1:.1%} held-out agreement after {result.elapsed_s:.0f} s "
+                     f"({len(result.history)} steps)")  # fmt: skip
+    return "; ".join(parts) + "."

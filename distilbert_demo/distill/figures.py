@@ -68,3 +68,32 @@ def agreement_figure(evaluations: list[dict], steps: int) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
     )
     return fig
+
+
+RACE_LANES = {
+    "teacher": ("initialised from the teacher's layers", COLORS["distilbert"]),
+    "random": ("random init", THIRD),
+}
+
+
+def race_figure(evaluations: dict[str, list[dict]], steps: int) -> go.Figure:
+    """Both students' held-out agreement with the teacher (and KL, dotted) on one chart."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    for init, points in evaluations.items():
+        title, color = RACE_LANES[init]
+        x = [e["step"] for e in points]
+        fig.add_trace(go.Scatter(x=x, y=[e["top1"] for e in points], mode="lines+markers", name=f"{title}: top-1",
+                                 line={"color": color}), secondary_y=False)  # fmt: skip
+        fig.add_trace(go.Scatter(x=x, y=[e["kl"] for e in points], mode="lines", name=f"{title}: KL",
+                                 line={"color": color, "dash": "dot"}), secondary_y=True)  # fmt: skip
+    fig.update_yaxes(title_text="top-1 agreement", tickformat=".0%", range=[0, 1], secondary_y=False)
+    fig.update_yaxes(title_text="KL (nats)", rangemode="tozero", secondary_y=True)
+    fig.update_xaxes(title_text="step", range=[0, max(steps, 1)])
+    fig.update_layout(
+        title="The myth race: same budget, seed and batches",
+        height=380,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig

@@ -181,3 +181,13 @@ def build_student(
     left = [key for key, tensor in sd.items() if tensor.data_ptr() not in written]
     assert not left, f"student tensors left at their random init: {left}"
     return student
+
+
+def random_student(teacher: BertForMaskedLM, layers: list[int] | None = None) -> DistilBertForMaskedLM:
+    """A student of exactly build_student's shape with random weights (DistilBERT's own init, drawn
+    from torch's generator: seed it for a repeatable run): the "smaller BERT trained from scratch"."""
+    _check_teacher(teacher)
+    layers = default_student_layers(teacher.config.num_hidden_layers) if layers is None else list(layers)
+    teacher_param = next(teacher.parameters())
+    student = DistilBertForMaskedLM(student_config(teacher.config, layers))
+    return student.to(device=teacher_param.device, dtype=teacher_param.dtype).train(teacher.training)

@@ -14,15 +14,34 @@ from ..storage import SESSION_TTL_S, STORAGE
 from ..tabs import HEAVY_QUEUE, StopFlags, controls, guarded, run_and_stop, settings_from, validator
 from . import core, corpus, figures, views
 from .corpus import HELDOUT_EVERY
-from .recipe import DistillConfig, bf16_is_fast
+from .recipe import ABLATIONS, DistillConfig, bf16_is_fast
 
 # Session -> stop flag of that visitor's running distillation (module level so that tests and
 # operators can see what is running).
 ACTIVE_RUNS = StopFlags()
 # The DistillConfig fields the page offers, in the order of its controls (the rest keep their defaults).
 CONFIG_FIELDS = [
-    "seconds", "steps", "batch_size", "seq_len", "temperature", "alpha_ce", "alpha_mlm", "alpha_cos", "lr", "bf16"
+    "seconds", "steps", "batch_size", "seq_len", "temperature", "alpha_ce", "alpha_mlm", "alpha_cos", "lr", "init",
+    "bf16",
 ]  # fmt: skip
+PRESET_FIELDS = ["alpha_ce", "alpha_mlm", "alpha_cos", "init"]  # what the ablation presets set
+
+
+def preset_reference(preset: str) -> str:
+    """The paper's figure for a preset, and what a one-minute toy run can and cannot show."""
+    _, change = ABLATIONS[preset]
+    if change is None:
+        return "<small>The triple loss from the teacher's layers: the paper's reference (GLUE macro 77.0).</small>"
+    return (
+        f"<small>Paper, Table 4: **{change:+.2f}** GLUE macro-score against the full recipe. A one-minute run on "
+        "a toy corpus shows the direction (race it against the full recipe), not the paper's figure.</small>"
+    )
+
+
+def apply_preset(preset: str):
+    """The controls a preset sets: the defaults, then the preset's one change."""
+    config = DistillConfig().ablation(preset)
+    return (*(getattr(config, name) for name in PRESET_FIELDS), preset_reference(preset))
 
 
 def input_check(store: ModelStore):
@@ -139,11 +158,65 @@ def distill_handlers(store: ModelStore):
     return distill, stop, use_student, forget_student
 
 
+def race_handler(store: ModelStore):
+    """The myth race's handler (one click, two students)."""
+
+    @on_gpu("race", gpu.distill_seconds)
+    @guarded("racing")
+    def race(
+        pasted: str | None = None,
+        upload: str | None = None,
+        layers_text: str | None = None,
+        request: gr.Request = None,
+        progress=gr.Progress(),  # noqa: B008 - how Gradio injects its progress tracker
+        **settings,  # the DistillConfig fields of CONFIG_FIELDS, by name
+    ):
+        """The myth race ("DistilBERT is simply a smaller BERT trained from scratch"): a student that
+        starts from the teacher's layers, then one of the same shape from random weights, each with half
+        the time budget, the same seed and the same batches; their held-out agreement with the teacher on
+        one chart, and one line with the measured figures.
+
+        Args:
+            pasted: your own training text, one sentence per line (empty: the shipped toy corpus).
+            upload: a .txt file instead (2 MiB at most).
+            layers_text: the teacher layers the first student starts from (empty: the paper's).
+
+        Returns:
+            status, the race chart, and the one-line result.
+        """
+        config = settings_from(DistillConfig, settings)
+        session, stop = ACTIVE_RUNS.start(request)
+        curves: dict[str, list[dict]] = {}
+        results = {}
+        try:
+            for init, report, lane in core.race(store.pair("fill-mask").bert, config, layers_text, pasted, upload,
+                                                stop=stop):  # fmt: skip
+                if init not in curves and results:  # the first lane is done: its student's memory goes
+                    next(reversed(results.values())).student = None
+                curves[init], results[init] = lane.result.evaluations, lane.result
+                progress((report.step, report.steps), desc=f"{init} init", unit="steps")
+                yield (
+                    f"**{init} init** · " + views.progress_markdown(report),
+                    figures.race_figure(curves, axis_steps(report)) if report.agreement is not None else gr.skip(),
+                    gr.skip(),
+                )
+            yield ("Race finished." if not stop.is_set() else "Race stopped.",
+                   figures.race_figure(curves, max(len(r.history) for r in results.values())),
+                   f"### {core.race_summary(results)}")  # fmt: skip
+        finally:
+            ACTIVE_RUNS.finish(session)
+            results.clear()
+            core.release_memory()
+
+    return race
+
+
 def distill_tab(store: ModelStore, student_state: gr.State) -> None:
     teacher_name = registry.resolve_source("fill-mask", "bert", store.overrides.get(("fill-mask", "bert")))
     teacher_layers = store.config("fill-mask", "bert").num_hidden_layers
     fast_bf16 = bf16_is_fast(store.device)
     start, stop, use_student, forget_student = distill_handlers(store)
+    race = race_handler(store)
     toy = resources.toy_corpus()
     gr.Markdown(
         f"Distil a DistilBERT-shaped student (half the layers) from the loaded BERT (**{esc(teacher_name)}**, "
@@ -166,6 +239,11 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
                 placeholder="0, 2, 4, 7, 9, 11",
                 info="Empty: the paper's choice for a 12-layer teacher, every other layer otherwise.",
             )
+            preset = gr.Dropdown(
+                list(ABLATIONS), value="full recipe", label="Recipe: the paper's ablation, one change at a time",
+                elem_id="distill-preset",
+            )  # fmt: skip
+            reference = gr.Markdown(preset_reference("full recipe"), elem_id="distill-reference")
         with gr.Column(scale=1):
             page_defaults = {"bf16": fast_bf16}
             # Laid out in order: sliders, then the four numbers in one row, then the checkbox.
@@ -173,8 +251,11 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
             with gr.Row():
                 made |= controls(DistillConfig, ["alpha_ce", "alpha_mlm", "alpha_cos", "lr"], "distill")
             bf16_info = "~2.4x faster where the processor has bf16 units" + (" (this one does)" if fast_bf16 else "")
-            made |= controls(DistillConfig, ["bf16"], "distill", {"bf16": bf16_info}, **page_defaults)
+            made |= controls(DistillConfig, ["init", "bf16"], "distill", {"bf16": bf16_info}, **page_defaults)
     start_button, stop_button = run_and_stop("Start", "distill-start", "distill-stop")
+    race_button = gr.Button(
+        "The myth race: from the teacher's layers vs from scratch (half the budget each)", elem_id="distill-race"
+    )
     status = gr.Markdown(label="Status", elem_id="distill-status")
     with gr.Row(equal_height=False):
         losses = gr.Plot(label="Losses", elem_id="distill-losses")
@@ -198,6 +279,18 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         api_name="distill",
     )
     # Not queued behind the run it stops; Gradio cancels the run's event, the flag ends it between steps.
-    stop_button.click(stop, outputs=status, cancels=[run], queue=False, api_visibility="private")
+    racing = race_button.click(
+        race,
+        inputs=[pasted, upload, layers],
+        inputs_kwargs={name: made[name] for name in CONFIG_FIELDS},
+        validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps"),
+        outputs=[status, agreement, summary],
+        concurrency_limit=1,
+        concurrency_id=HEAVY_QUEUE,
+        api_name="race",
+    )
+    stop_button.click(stop, outputs=status, cancels=[run, racing], queue=False, api_visibility="private")
+    preset.change(apply_preset, inputs=preset, outputs=[*(made[n] for n in PRESET_FIELDS), reference],
+                  api_visibility="private")  # fmt: skip
     use_button.click(use_student, inputs=finished, outputs=[student_state, used], api_visibility="private")
     forget_button.click(forget_student, outputs=[student_state, used], api_visibility="private")

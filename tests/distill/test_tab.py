@@ -124,3 +124,16 @@ def test_stop_without_a_run():
     handlers = ui_distill.distill_handlers(store=None)
     assert handlers[1](None) == "No run of yours is in progress."
     assert isinstance(threading.Event(), threading.Event)
+
+
+def test_the_race_from_the_page(tiny_store):
+    from distilbert_demo.distill.tab import race_handler
+
+    settings = {**SETTINGS, "steps": 3}
+    updates = list(race_handler(tiny_store)(**settings, request=None, progress=gr.Progress()))
+    status, chart, summary = updates[-1]
+    assert status == "Race finished." and summary.startswith("### teacher-initialised student: ")
+    assert "; random: " in summary
+    lanes = {trace.name.split(":")[0] for trace in chart.data}
+    assert lanes == {"initialised from the teacher's layers", "random init"}
+    assert len(updates) == 2 * 3 + 1  # one update per step of each student, then the result
