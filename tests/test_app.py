@@ -50,7 +50,7 @@ def test_one_distillation_at_a_time_the_second_visitor_waits(launched_app):
 
     from gradio_client.utils import Status
 
-    settings = ("", None, "", 150, 4, 32, 2.0, 5.0, 2.0, 1.0, 5e-4, False)
+    settings = ("", None, "", 150, 4, 32, 2.0, 5.0, 2.0, 1.0, 5e-4, False, 0)  # 0: a step count, no time budget
     first = Client(launched_app, verbose=False).submit(*settings, api_name="/distill")
     second = Client(launched_app, verbose=False).submit(*settings, api_name="/distill")
     seen_queued = False

@@ -113,6 +113,9 @@ def test_attention_tab_run_and_click_through_layers(page):
 
 def test_distill_tab_curve_grows_then_student_is_used(page):
     page.get_by_role("tab", name="Distill").click()
+    budget = page.locator("#distill-seconds input[type=number]")  # the page's default is a one-minute budget
+    budget.fill("0")
+    budget.press("Enter")
     steps = page.locator("#distill-steps input[type=number]")
     steps.fill("60")
     steps.press("Enter")

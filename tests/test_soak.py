@@ -20,7 +20,7 @@ from .test_cli import ROOT
 TTL_S, CAP, SESSIONS = 6, 3, 20
 ROUNDS = {"distill": 20, "attention": 50, "bench": 20, "evaluate": 20}
 LONG_TEXT = "dog " * 600  # cut to 512 tokens
-DISTILL = ("", None, "", 2, 2, 16, 2.0, 5.0, 2.0, 1.0, 5e-4, False)
+DISTILL = ("", None, "", 2, 2, 16, 2.0, 5.0, 2.0, 1.0, 5e-4, False, 0)  # 0: a step count, no time budget
 
 
 def files_under(folder: Path) -> list[Path]:

@@ -3,6 +3,8 @@ curves distill/figures.py, the text distill/views.py)."""
 
 from __future__ import annotations
 
+import time
+
 import gradio as gr
 
 from .. import gpu, registry, resources
@@ -20,10 +22,12 @@ from .recipe import ABLATIONS, DistillConfig, bf16_is_fast
 # operators can see what is running).
 ACTIVE_RUNS = StopFlags()
 # The DistillConfig fields the page offers, in the order of its controls (the rest keep their defaults).
+# The API's order: settings added later come last, so positional callers keep working.
 CONFIG_FIELDS = [
-    "seconds", "steps", "batch_size", "seq_len", "temperature", "alpha_ce", "alpha_mlm", "alpha_cos", "lr", "init",
-    "bf16",
+    "steps", "batch_size", "seq_len", "temperature", "alpha_ce", "alpha_mlm", "alpha_cos", "lr", "bf16", "seconds",
+    "init",
 ]  # fmt: skip
+UPDATE_EVERY_S = 0.5  # the page is redrawn at most this often (a fast machine makes many steps a second)
 PRESET_FIELDS = ["alpha_ce", "alpha_mlm", "alpha_cos", "init"]  # what the ablation presets set
 
 
@@ -60,6 +64,16 @@ def input_check(store: ModelStore):
             raise InputError(str(err), field="upload" if upload else "pasted") from None
 
     return check
+
+
+def due(report, shown: float) -> bool:
+    """Whether to redraw the page for this step: the first, an evaluation, the last, or after a pause."""
+    return (
+        report.step == 1
+        or report.agreement is not None
+        or report.step == report.steps
+        or time.monotonic() - shown >= UPDATE_EVERY_S
+    )
 
 
 def axis_steps(report) -> int:
@@ -99,8 +113,12 @@ def distill_handlers(store: ModelStore):
         distiller = core.make_distiller(teacher, config, layers_text, pasted, upload)
         session, stop = ACTIVE_RUNS.start(request)
         try:
+            shown = 0.0
             for report in distiller.run(stop):
                 progress((report.step, report.steps), desc="distilling", unit="steps")
+                if not due(report, shown):
+                    continue
+                shown = time.monotonic()
                 yield (
                     views.progress_markdown(report),
                     figures.loss_figure(distiller.result.history, axis_steps(report)),
@@ -188,6 +206,7 @@ def race_handler(store: ModelStore):
         session, stop = ACTIVE_RUNS.start(request)
         curves: dict[str, list[dict]] = {}
         results = {}
+        shown = 0.0
         try:
             for init, report, lane in core.race(store.pair("fill-mask").bert, config, layers_text, pasted, upload,
                                                 stop=stop):  # fmt: skip
@@ -195,6 +214,9 @@ def race_handler(store: ModelStore):
                     next(reversed(results.values())).student = None
                 curves[init], results[init] = lane.result.evaluations, lane.result
                 progress((report.step, report.steps), desc=f"{init} init", unit="steps")
+                if not due(report, shown):
+                    continue
+                shown = time.monotonic()
                 yield (
                     f"**{init} init** · " + views.progress_markdown(report),
                     figures.race_figure(curves, axis_steps(report)) if report.agreement is not None else gr.skip(),
@@ -221,7 +243,8 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
     gr.Markdown(
         f"Distil a DistilBERT-shaped student (half the layers) from the loaded BERT (**{esc(teacher_name)}**, "
         f"{teacher_layers} layers) with the DistilBERT recipe: soft-target KL at temperature T (times T²), "
-        "masked-LM cross-entropy and hidden-state cosine loss. The defaults take about a minute on 2 CPU cores."
+        "masked-LM cross-entropy and hidden-state cosine loss, within a time budget (one minute by default, on any "
+        "machine: the first steps are timed and the rest planned to fit)."
     )
     with gr.Row():
         with gr.Column(scale=1):

@@ -40,7 +40,19 @@ def run_start(handlers, **changes):
     return list(start(**{**SETTINGS, **changes}, request=None, progress=gr.Progress()))
 
 
-def test_a_short_run_streams_curves_then_a_student(handlers, tiny_store):
+@pytest.fixture
+def every_step(monkeypatch):
+    """Redraw at every step (the page otherwise redraws at most twice a second)."""
+    monkeypatch.setattr(ui_distill, "UPDATE_EVERY_S", 0.0)
+
+
+def test_redraws_are_throttled_on_a_fast_machine(handlers):
+    updates = run_start(handlers, steps=40)  # tiny models: many steps a second
+    assert updates[-1][0].startswith("Done") and len(updates) < 40 + 1
+    assert "Step 1 / 40" in updates[0][0]  # the first step and every evaluation are always shown
+
+
+def test_a_short_run_streams_curves_then_a_student(handlers, tiny_store, every_step):
     updates = run_start(handlers)
     assert len(updates) == 12 + 1  # one per step, then the finished run
     status, losses, agreement, summary, archive, finished, use_button = updates[-1]
@@ -105,7 +117,7 @@ def test_bad_upload_gets_a_message(handlers, tmp_path):
         run_start(handlers, upload=str(bad))
 
 
-def test_stop_ends_the_run_within_a_step(handlers, monkeypatch):
+def test_stop_ends_the_run_within_a_step(handlers, every_step):
     start, stop, *_ = handlers
 
     class Request:
@@ -126,7 +138,7 @@ def test_stop_without_a_run():
     assert isinstance(threading.Event(), threading.Event)
 
 
-def test_the_race_from_the_page(tiny_store):
+def test_the_race_from_the_page(tiny_store, every_step):
     from distilbert_demo.distill.tab import race_handler
 
     settings = {**SETTINGS, "steps": 3}
