@@ -19,7 +19,7 @@ import torch
 from . import doctor, gpu, loading, markup, measure, registry
 from .attention.tab import attention_tab
 from .bench.tab import bench_tab
-from .compare.tab import compare_tab
+from .compare.tab import compare_tab, example_rows
 from .distill.tab import distill_tab
 from .evaluate.tab import evaluate_tab
 from .inputs import MAX_UPLOAD_BYTES
@@ -98,18 +98,37 @@ def build_app(store: ModelStore) -> gr.Blocks:
         # A handle to this visitor's distilled student, once they choose to use it (storage.py keeps it).
         student_state = gr.State(None, time_to_live=SESSION_TTL_S)
         app.unload(forget_session)  # a closed tab takes its student and downloads with it
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Compare", id="compare"):
-                compare_tab(store, student_state)
+                compare_fields = compare_tab(store, student_state)
             with gr.Tab("Attention", id="attention"):
-                attention_tab(store, student_state)
+                attention_fields = attention_tab(store, student_state)
             with gr.Tab("Distill", id="distill"):
                 distill_tab(store, student_state)
             with gr.Tab("Evaluate", id="evaluate"):
                 evaluate_tab(store)
             with gr.Tab("Benchmark", id="benchmark"):
                 bench_tab(store)
+        # A link opens a view: ?tab=attention&example=2 (the speaker's bookmarks; a reload keeps the view).
+        app.load(open_view, outputs=[tabs, *compare_fields, *attention_fields], queue=False, api_visibility="private")
     return app
+
+
+TAB_IDS = ("compare", "attention", "distill", "evaluate", "benchmark")
+
+
+def open_view(request: gr.Request):
+    """The tab and the example a link asks for: ?tab=<id>&example=<n> (n counts the Compare examples
+    from 1; the Attention tab takes that example's text). Anything else leaves the page as it is."""
+    query = dict(request.query_params) if request is not None else {}
+    tab = query.get("tab", "").lower()
+    updates = [gr.Tabs(selected=tab) if tab in TAB_IDS else gr.skip()]
+    rows = example_rows()
+    number = query.get("example", "")
+    if not (number.isdigit() and 1 <= int(number) <= len(rows)):
+        return (*updates, *[gr.skip()] * 5)
+    task, text, question = rows[int(number) - 1]
+    return (*updates, task, text, question, task, text)
 
 
 def mcp_wanted(flag: bool | None = None) -> bool:

@@ -218,3 +218,18 @@ def test_the_banner_updates_itself_while_pairs_load(browser, tiny_models, monkey
     finally:
         gate.set()
         app.close()
+
+
+def test_a_link_opens_a_tab_with_an_example(browser, launched_app):
+    """?tab=attention&example=2: the speaker's bookmark opens that view; a reload keeps it."""
+    from distilbert_demo.compare.tab import example_rows
+
+    task, text, _ = example_rows()[1]
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(f"{launched_app}?tab=attention&example=2", wait_until="load")
+    expect(page.locator("#attention-text textarea")).to_have_value(text, timeout=30_000)
+    expect(page.locator("#attention-run")).to_be_visible()  # the Attention tab is the one on screen
+    expect(page.locator("#input-text textarea")).to_have_value(text)  # Compare got the example too
+    page.reload(wait_until="load")
+    expect(page.locator("#attention-run")).to_be_visible(timeout=30_000)
+    page.close()

@@ -124,7 +124,8 @@ def attention_handlers(store: ModelStore):
     return attention, redraw, follow_layer, select_head, relink
 
 
-def attention_tab(store: ModelStore, student_state: gr.State) -> None:
+def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, gr.Textbox]:
+    """Lay the tab out and wire it; returns (task, text) for links that fill an example."""
     bert_config, distil_config = store.config("fill-mask", "bert"), store.config("fill-mask", "distilbert")
     teacher_layers, student_layers = bert_config.num_hidden_layers, distil_config.n_layers
     heads = bert_config.num_attention_heads
@@ -198,3 +199,4 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> None:
         outputs=[state, notice, summaries, divergence, best],
         api_visibility="private",
     )
+    return task, text

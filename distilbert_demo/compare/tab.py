@@ -104,7 +104,8 @@ def _side_column(side: str):
     return chart, answer, metrics
 
 
-def compare_tab(store: ModelStore, student_state: gr.State) -> None:
+def compare_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, gr.Textbox, gr.Textbox]:
+    """Lay the tab out and wire it; returns (task, text, question) for links that fill an example."""
     with gr.Row():
         task = gr.Radio(list(registry.TASKS), value="fill-mask", label="Task", scale=1)
         top_k = gr.Slider(1, core.MAX_TOP_K, value=core.DEFAULT_TOP_K, step=1, label="Top-k", scale=1)
@@ -154,3 +155,4 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> None:
     }
     run_button.click(**wiring, api_name="compare")
     text.submit(**wiring, api_visibility="private")  # Enter in the box: same handler, one API name
+    return task, text, question
