@@ -1,4 +1,5 @@
-"""The launched app, answered through gradio_client on the named endpoint /compare."""
+"""The launched app, answered through gradio_client on the named endpoints (files are not downloaded:
+gradio_client would leave an empty folder in the system temp dir for each)."""
 
 import pytest
 from gradio_client import Client
@@ -7,7 +8,7 @@ from distilbert_demo.compare import core as compare
 
 
 def test_compare_endpoint(launched_app, tiny_store):
-    client = Client(launched_app, verbose=False)
+    client = Client(launched_app, verbose=False, download_files=False)
     outputs = client.predict("fill-mask", "The [MASK] is in the house.", 3, 2, api_name="/compare")
     notice, verdict, *_, raw = outputs
     assert notice == ""
@@ -20,7 +21,7 @@ def test_compare_endpoint(launched_app, tiny_store):
 
 
 def test_compare_endpoint_sentiment_and_bad_input(launched_app):
-    client = Client(launched_app, verbose=False)
+    client = Client(launched_app, verbose=False, download_files=False)
     *_, raw = client.predict("sentiment", "The hotel was lovely.", 2, 2, api_name="/compare")
     assert {p["label"] for p in raw["models"]["distilbert"]["predictions"]} == {"negative", "positive"}
     # bad input is an error for an API caller, with the page's message
@@ -34,7 +35,7 @@ def test_compare_endpoint_sentiment_and_bad_input(launched_app):
 
 
 def test_attention_endpoint(launched_app):
-    client = Client(launched_app, verbose=False)
+    client = Client(launched_app, verbose=False, download_files=False)
     outputs = client.predict("fill-mask", "The dog and the cat.", "", api_name="/attention")
     raw = outputs[-1]
     assert raw["models"]["bert"]["tokens"][0] == "[CLS]"
@@ -51,8 +52,8 @@ def test_one_distillation_at_a_time_the_second_visitor_waits(launched_app):
     from gradio_client.utils import Status
 
     settings = ("", None, "", 150, 4, 32, 2.0, 5.0, 2.0, 1.0, 5e-4, False, 0)  # 0: a step count, no time budget
-    first = Client(launched_app, verbose=False).submit(*settings, api_name="/distill")
-    second = Client(launched_app, verbose=False).submit(*settings, api_name="/distill")
+    first = Client(launched_app, verbose=False, download_files=False).submit(*settings, api_name="/distill")
+    second = Client(launched_app, verbose=False, download_files=False).submit(*settings, api_name="/distill")
     seen_queued = False
     deadline = time.monotonic() + 120
     while not first.done() and time.monotonic() < deadline:
@@ -66,7 +67,7 @@ def test_one_distillation_at_a_time_the_second_visitor_waits(launched_app):
 
 
 def test_bench_endpoint(launched_app):
-    client = Client(launched_app, verbose=False)
+    client = Client(launched_app, verbose=False, download_files=False)
     outputs = client.predict("fill-mask", [16, 64], [1], "fp32", 3, True, api_name="/bench")
     message, *_, raw = outputs
     assert message.startswith("### At 64 tokens, batch 1:")
@@ -78,7 +79,7 @@ def test_bench_endpoint(launched_app):
 def test_evaluate_endpoint(launched_app, tmp_path):
     from gradio_client import handle_file
 
-    client = Client(launched_app, verbose=False)
+    client = Client(launched_app, verbose=False, download_files=False)
     summary, *_, raw = client.predict(None, api_name="/evaluate")
     # the tiny random models answer at about chance: then the headline says retention is undefined
     headline = "### DistilBERT keeps" if raw["retention_defined"] else "### Retention is undefined here: BERT's"
@@ -96,7 +97,7 @@ def test_evaluate_endpoint(launched_app, tmp_path):
 
 def test_the_api_page_describes_every_endpoint(launched_app):
     """Named outputs (no `value_15`), a description, and the parameters whose normal use is empty optional."""
-    api = Client(launched_app, verbose=False).view_api(print_info=False, return_format="dict")
+    api = Client(launched_app, verbose=False, download_files=False).view_api(print_info=False, return_format="dict")
     named = api["named_endpoints"]
     for endpoint, spec in named.items():
         assert spec["description"].strip(), endpoint

@@ -57,12 +57,12 @@ def test_many_visitors_get_the_answers_they_would_get_alone(launched_app, tiny_s
     served_during_sweep = []
 
     def heavy_job():
-        client = Client(launched_app, verbose=False)
+        client = Client(launched_app, verbose=False, download_files=False)
         client.predict("fill-mask", [16, 32, 64, 128], [1, 4], "fp32", 5, True, api_name="/bench")
         sweep_done.set()
 
     def visitor(user: int):
-        client = Client(launched_app, verbose=False)
+        client = Client(launched_app, verbose=False, download_files=False)
         results = []
         for i in range(REQUESTS_PER_USER):
             task, text = REQUESTS[(user + i) % len(REQUESTS)]
@@ -107,7 +107,7 @@ def test_a_full_queue_says_busy(tiny_store):
     try:
         import time
 
-        clients = [Client(app.local_url, verbose=False) for _ in range(16)]
+        clients = [Client(app.local_url, verbose=False, download_files=False) for _ in range(16)]
         # A first wave fills the queue; requests arriving while it is full are turned away. (Gradio
         # checks the size before it runs an event's validator and enqueues after it, so requests that
         # arrive in the same instant can all get in: the limit holds against a crowd, not a burst.)

@@ -46,23 +46,24 @@ def start_server(tiny_models, data_dir: Path) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 120
     while True:
         try:
-            Client(url, verbose=False)
+            visitor(url)
             return server, url
         except Exception:  # noqa: BLE001 - not up yet
             assert time.monotonic() < deadline and server.poll() is None, "the app did not start"
             time.sleep(0.5)
 
 
-def one_round(url: str) -> None:
-    """One of everything, each from a new session (a new client is a new visitor)."""
-    for kind, call in (
-        ("distill", lambda c: c.predict(*DISTILL, api_name="/distill")),
-        ("attention", lambda c: c.predict("fill-mask", LONG_TEXT, "", api_name="/attention")),
-        ("bench", lambda c: c.predict("fill-mask", [16], [1], "fp32", 2, False, api_name="/bench")),
-        ("evaluate", lambda c: c.predict(None, api_name="/evaluate")),
-    ):
-        outputs = call(Client(url, verbose=False))
-        assert outputs, kind
+def visitor(url: str) -> Client:
+    """A new session; files are not downloaded (gradio_client leaves an empty temp folder for each)."""
+    return Client(url, verbose=False, download_files=False)
+
+
+CALLS = {
+    "distill": lambda url: visitor(url).predict(*DISTILL, api_name="/distill"),
+    "attention": lambda url: visitor(url).predict("fill-mask", LONG_TEXT, "", api_name="/attention"),
+    "bench": lambda url: visitor(url).predict("fill-mask", [16], [1], "fp32", 2, False, api_name="/bench"),
+    "evaluate": lambda url: visitor(url).predict(None, api_name="/evaluate"),
+}
 
 
 def test_disk_and_memory_come_back(tiny_models, tmp_path):
@@ -83,21 +84,15 @@ def test_disk_and_memory_come_back(tiny_models, tmp_path):
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        one_round(url)
+        for kind, call in CALLS.items():  # one of everything first
+            assert call(url), kind
         after_first = rss_mib(server.pid)
         started = time.monotonic()
         counts = dict.fromkeys(ROUNDS, 1)
-        with_clients = {
-            "distill": lambda: Client(url, verbose=False).predict(*DISTILL, api_name="/distill"),
-            "attention": lambda: Client(url, verbose=False).predict("fill-mask", LONG_TEXT, "", api_name="/attention"),
-            "bench": lambda: Client(url, verbose=False).predict("fill-mask", [16], [1], "fp32", 2, False,
-                                                                api_name="/bench"),  # fmt: skip
-            "evaluate": lambda: Client(url, verbose=False).predict(None, api_name="/evaluate"),
-        }
         while any(counts[kind] < total for kind, total in ROUNDS.items()):
             for kind, total in ROUNDS.items():
                 if counts[kind] < total:
-                    with_clients[kind]()
+                    CALLS[kind](url)
                     counts[kind] += 1
         load_s = time.monotonic() - started
         at_peak_files = len(files_under(data_dir))

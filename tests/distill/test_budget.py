@@ -33,7 +33,8 @@ def test_a_ten_second_budget_ends_in_time_with_the_steps_it_planned():
     print(f"budget 10 s: {wall:.2f} s, {done} steps done, {plan.steps} planned, {plan.text()}")
     assert 8 <= wall <= 11
     assert plan.measured and done in (plan.steps, plan.steps - 1)
-    assert reports[-1].steps == plan.steps and run.result.evaluations[-1]["step"] == done
+    # the last report is the last step made (a re-plan after it may have trimmed the plan to it)
+    assert reports[-1].step == done and run.result.evaluations[-1]["step"] == done
     assert "steps of" in plan.text() and "within 10 s" in plan.text()
 
 
