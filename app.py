@@ -14,4 +14,5 @@ args = ui.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
 demo = ui.create_app(args)
 
 if __name__ == "__main__":
+    ui.exit_on_sigterm()
     ui.serve(demo, mcp=args.mcp, server_name=args.host, server_port=args.port)

@@ -10,6 +10,8 @@ import argparse
 import importlib.util
 import logging
 import os
+import signal
+import sys
 import threading
 import time
 
@@ -219,7 +221,14 @@ def create_app(args: argparse.Namespace) -> gr.Blocks:
     return build_app(store)
 
 
+def exit_on_sigterm() -> None:
+    """Hosts stop a server with SIGTERM (Spaces, docker, systemd): exit as on Ctrl-C, so that the
+    app's folder is removed (storage.py's atexit) instead of left behind."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
 def main(argv: list[str] | None = None) -> None:
+    exit_on_sigterm()
     args = parse_args(argv)
     serve(create_app(args), mcp=args.mcp, server_name=args.host, server_port=args.port)
 
