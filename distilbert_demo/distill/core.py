@@ -101,24 +101,15 @@ def finish(distiller: Distiller, teacher: LoadedModel, folder: Path, repeats: in
 
 
 def race(
-    teacher: LoadedModel,
-    config: DistillConfig,
-    layers_text: str | None = None,
-    pasted: str | None = None,
-    upload_path: str | None = None,
-    *,
-    corpus_file: str | None = None,
-    max_steps: int | None = MAX_PAGE_STEPS,
-    stop=None,
+    teacher: LoadedModel, config: DistillConfig, *args, stop=None, **kwargs
 ) -> Iterator[tuple[str, StepReport, Distiller]]:
     """The myth race ("DistilBERT is simply a smaller BERT trained from scratch"): a student that
     starts from the teacher's layers, then one of the same shape from random weights, each with half
     the time budget (or the same step count), the same seed and the same batches. Yields (init,
-    report, distiller) for every step of each."""
+    report, distiller) for every step of each; the other arguments are make_distiller's."""
     lane = replace(config, seconds=config.seconds / 2) if config.seconds else config
     for init in INITS:
-        distiller = make_distiller(teacher, replace(lane, init=init), layers_text, pasted, upload_path,
-                                   corpus_file=corpus_file, max_steps=max_steps)  # fmt: skip
+        distiller = make_distiller(teacher, replace(lane, init=init), *args, **kwargs)
         for report in distiller.run(stop):
             yield init, report, distiller
         if stop is not None and stop.is_set():

@@ -41,33 +41,8 @@ def loss_figure(history: list[dict], steps: int) -> go.Figure:
 
 def agreement_figure(evaluations: list[dict], steps: int) -> go.Figure:
     """Held-out agreement with the teacher: top-1 match (left axis) and mean KL (right axis)."""
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    x = [e["step"] for e in evaluations]
-    fig.add_trace(
-        go.Scatter(x=x, y=[e["top1"] for e in evaluations], mode="lines+markers", name="top-1 agreement"),
-        secondary_y=False,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=[e["kl"] for e in evaluations],
-            mode="lines+markers",
-            name="KL(teacher || student)",
-            line={"dash": "dot"},
-        ),
-        secondary_y=True,
-    )
-    fig.update_yaxes(title_text="top-1 agreement", tickformat=".0%", range=[0, 1], secondary_y=False)
-    fig.update_yaxes(title_text="KL (nats)", rangemode="tozero", secondary_y=True)
-    fig.update_xaxes(title_text="step", range=[0, max(steps, 1)])
-    fig.update_layout(
-        title="Held-out agreement with the teacher at masked positions",
-        height=360,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return fig
+    title = "Held-out agreement with the teacher at masked positions"
+    return _agreement_chart({"": (evaluations, None)}, steps, title)
 
 
 RACE_LANES = {
@@ -78,19 +53,25 @@ RACE_LANES = {
 
 def race_figure(evaluations: dict[str, list[dict]], steps: int) -> go.Figure:
     """Both students' held-out agreement with the teacher (and KL, dotted) on one chart."""
+    lanes = {f"{RACE_LANES[init][0]}: ": (points, RACE_LANES[init][1]) for init, points in evaluations.items()}
+    return _agreement_chart(lanes, steps, "The myth race: same budget, seed and batches")
+
+
+def _agreement_chart(lanes: dict[str, tuple[list[dict], str | None]], steps: int, title: str) -> go.Figure:
+    """Top-1 agreement (solid, left axis) and KL (dotted, right axis) per lane: name -> (points, colour)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    for init, points in evaluations.items():
-        title, color = RACE_LANES[init]
+    for name, (points, color) in lanes.items():
         x = [e["step"] for e in points]
-        fig.add_trace(go.Scatter(x=x, y=[e["top1"] for e in points], mode="lines+markers", name=f"{title}: top-1",
-                                 line={"color": color}), secondary_y=False)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=[e["kl"] for e in points], mode="lines", name=f"{title}: KL",
-                                 line={"color": color, "dash": "dot"}), secondary_y=True)  # fmt: skip
+        fig.add_trace(go.Scatter(x=x, y=[e["top1"] for e in points], mode="lines+markers",
+                                 name=f"{name}top-1 agreement", line={"color": color}), secondary_y=False)  # fmt: skip
+        fig.add_trace(go.Scatter(x=x, y=[e["kl"] for e in points], mode="lines+markers",
+                                 name=f"{name}KL(teacher || student)", line={"color": color, "dash": "dot"}),
+                      secondary_y=True)  # fmt: skip
     fig.update_yaxes(title_text="top-1 agreement", tickformat=".0%", range=[0, 1], secondary_y=False)
     fig.update_yaxes(title_text="KL (nats)", rangemode="tozero", secondary_y=True)
     fig.update_xaxes(title_text="step", range=[0, max(steps, 1)])
     fig.update_layout(
-        title="The myth race: same budget, seed and batches",
+        title=title,
         height=380,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         template="plotly_white",

@@ -179,6 +179,8 @@ def distill_handlers(store: ModelStore):
 def race_handler(store: ModelStore):
     """The myth race's handler (one click, two students)."""
 
+    # The same parameters as `distill`, spelled out again on purpose: Gradio reads each handler's own
+    # signature for its API and MCP parameter names (the one repetition the duplicate scan reports).
     @on_gpu("race", gpu.distill_seconds)
     @guarded("racing")
     def race(
