@@ -109,10 +109,7 @@ def visitor_pair(store, task: str, student_handle: str | None):
 
 
 def session_of(request) -> str:
-    return _session(request)
-
-
-def _session(request) -> str:
+    """The visitor's session (a handler called directly, as in tests, has none: "local")."""
     return request.session_hash if request is not None else "local"
 
 
@@ -120,7 +117,7 @@ class StopFlags(dict):
     """Session -> stop flag of that visitor's running job, so that a Stop click reaches it."""
 
     def start(self, request) -> tuple[str, threading.Event]:
-        session = _session(request)
+        session = session_of(request)
         flag = self[session] = threading.Event()
         return session, flag
 
@@ -129,7 +126,7 @@ class StopFlags(dict):
 
     def stop(self, request) -> bool:
         """Ask the visitor's running job to stop; False when they have none."""
-        flag = self.get(_session(request))
+        flag = self.get(session_of(request))
         if flag is None:
             return False
         flag.set()
