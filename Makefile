@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench prefetch chromium clean
+.PHONY: run test lint bench prefetch chromium screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(VENV)/.dev chromium lint
 
 bench: $(VENV)/.runtime
 	$(BIN)/python -m benchmarks.fill_mask_path
+
+# Pictures for the README: every tab in presenter mode at 1280x720 and a GIF of the race (docs/screenshots).
+screenshots: $(VENV)/.dev chromium
+	$(BIN)/python -m tools.screenshots
 
 prefetch: $(VENV)/.runtime
 	$(BIN)/python -m distilbert_demo prefetch

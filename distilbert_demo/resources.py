@@ -13,6 +13,7 @@ TWIN_CONFIGS = ASSETS / "twins"  # the default checkpoints' config.json files, o
 EXAMPLES = ASSETS / "examples.json"  # task -> example texts ([question, context] for qa)
 TOY_CORPUS = ASSETS / "corpus" / "toy_corpus.txt"  # distillation's default corpus, the twins' vocabulary
 SENTIMENT_SET = ASSETS / "sentiment_eval.csv"  # Evaluate's labelled set
+PAGE = ASSETS / "page"  # the page's CSS and JavaScript (presenter mode, the view link)
 
 
 def sentences_from_text(text: str) -> list[str]:
@@ -34,3 +35,21 @@ def toy_corpus() -> list[str]:
 def examples() -> dict[str, list]:
     """Examples per task: a text, or [question, context] for question answering."""
     return json.loads(EXAMPLES.read_text("utf-8"))
+
+
+def example_rows() -> list[list[str]]:
+    """[task, text, question] rows, numbered from 1 in links (?example=n); for question answering
+    the text is the context."""
+    return [
+        [task, example[1], example[0]] if isinstance(example, list) else [task, example, ""]
+        for task, examples in examples().items()
+        for example in examples
+    ]
+
+
+def page_css() -> str:
+    return (PAGE / "page.css").read_text("utf-8")
+
+
+def page_js() -> str:
+    return (PAGE / "page.js").read_text("utf-8")

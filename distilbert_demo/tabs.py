@@ -133,6 +133,11 @@ class StopFlags(dict):
         return True
 
 
+# Components with this class are hidden in presenter mode (assets/page/page.css): explanatory prose
+# and the controls a speaker does not touch on stage.
+PRESENTER_HIDE = "presenter-hide"
+
+
 def run_and_stop(label: str, run_id: str, stop_id: str) -> tuple[gr.Button, gr.Button]:
     """A heavy job's two buttons side by side: start it, and stop it between two steps."""
     with gr.Row():

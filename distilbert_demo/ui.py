@@ -18,21 +18,19 @@ import time
 import gradio as gr
 import torch
 
-from . import doctor, gpu, loading, markup, measure, registry
+from . import doctor, gpu, links, loading, markup, measure, registry, resources
+from .attention import core as attention_core
 from .attention.tab import attention_tab
 from .bench.tab import bench_tab
-from .compare.tab import compare_tab, example_rows
+from .compare import core as compare_core
+from .compare.tab import compare_tab
 from .distill.tab import distill_tab
 from .evaluate.tab import evaluate_tab
 from .inputs import MAX_UPLOAD_BYTES
 from .loading import ModelStore
 from .storage import MAX_SESSIONS, SESSION_TTL_S, STORAGE
-from .tabs import MODEL_QUEUE, guarded
+from .tabs import MODEL_QUEUE, PRESENTER_HIDE, guarded
 
-CSS = """
-.verdict h3 { margin: 0.2em 0; }
-.side-title { text-align: center; }
-"""
 MAX_QUEUE = 64  # waiting requests beyond this get Gradio's "queue is full, try again later"
 BANNER_REFRESH_S = 2.0
 CACHE_SWEEP_S = max(1, min(60, int(SESSION_TTL_S / 2)))  # how often Gradio looks for expired files
@@ -65,7 +63,8 @@ def self_check_handler(store: ModelStore):
 
 
 def _self_check_panel(store: ModelStore) -> None:
-    with gr.Accordion("Self-check: do these weights give the published answers?", open=False):
+    title = "Self-check: do these weights give the published answers?"
+    with gr.Accordion(title, open=False, elem_classes=PRESENTER_HIDE):
         gr.Markdown(
             "Checks every loaded checkpoint against `transformers.pipeline` (scores within "
             f"{doctor.PIPELINE_TOLERANCE:g}) and against its model card's published example (within "
@@ -90,8 +89,9 @@ def build_app(store: ModelStore) -> gr.Blocks:
     (STORAGE.root / "students").mkdir(parents=True, exist_ok=True)
     gr.set_static_paths([STORAGE.root / "students"])
     with gr.Blocks(title="BERT vs DistilBERT", delete_cache=(CACHE_SWEEP_S, int(SESSION_TTL_S))) as app:
-        gr.Markdown("# BERT vs DistilBERT, side by side")
-        banner = gr.Markdown(banner_text(store), elem_id="banner")
+        gr.Markdown("# BERT vs DistilBERT, side by side", elem_classes=PRESENTER_HIDE)
+        presenter, copy, link_box = _view_bar()
+        banner = gr.Markdown(banner_text(store), elem_id="banner", elem_classes=PRESENTER_HIDE)
         # Redrawn every BANNER_REFRESH_S seconds while pairs load, then the timer stops itself.
         timer = gr.Timer(BANNER_REFRESH_S, active=not store.settled())
         timer.tick(lambda: banner_update(store), outputs=[banner, timer], queue=False, api_visibility="private")
@@ -101,36 +101,69 @@ def build_app(store: ModelStore) -> gr.Blocks:
         student_state = gr.State(None, time_to_live=SESSION_TTL_S)
         app.unload(forget_session)  # a closed tab takes its student and downloads with it
         with gr.Tabs() as tabs:
-            with gr.Tab("Compare", id="compare"):
+            with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
                 compare_fields = compare_tab(store, student_state)
-            with gr.Tab("Attention", id="attention"):
+            with gr.Tab("Attention", id="attention", elem_id="tab-attention"):
                 attention_fields = attention_tab(store, student_state)
-            with gr.Tab("Distill", id="distill"):
+            with gr.Tab("Distill", id="distill", elem_id="tab-distill"):
                 distill_tab(store, student_state)
-            with gr.Tab("Evaluate", id="evaluate"):
+            with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
                 evaluate_tab(store)
-            with gr.Tab("Benchmark", id="benchmark"):
+            with gr.Tab("Benchmark", id="benchmark", elem_id="tab-benchmark"):
                 bench_tab(store)
-        # A link opens a view: ?tab=attention&example=2 (the speaker's bookmarks; a reload keeps the view).
-        app.load(open_view, outputs=[tabs, *compare_fields, *attention_fields], queue=False, api_visibility="private")
+        # A link opens a view: ?tab=attention&example=2&presenter=1 (a speaker's bookmarks; a reload keeps it).
+        app.load(open_view, outputs=[tabs, presenter, *compare_fields, *attention_fields], queue=False,
+                 api_visibility="private")  # fmt: skip
+        _wire_view_bar(presenter, copy, link_box, compare_fields, attention_fields)
     return app
 
 
-TAB_IDS = ("compare", "attention", "distill", "evaluate", "benchmark")
+def _view_bar() -> tuple[gr.Checkbox, gr.Button, gr.Textbox]:
+    """The presenter switch and the "copy link to this view" button, above the tabs."""
+    with gr.Row(elem_id="view-bar"):
+        presenter = gr.Checkbox(
+            label="Presenter mode", value=False, elem_id="presenter-toggle",
+            scale=2, container=False,
+        )  # fmt: skip
+        copy = gr.Button("Copy link to this view", size="sm", elem_id="copy-link", scale=1)
+        link_box = gr.Textbox(
+            show_label=False, placeholder="the link appears here", interactive=False,
+            elem_id="view-link", scale=3, container=False, buttons=["copy"],
+        )  # fmt: skip
+    return presenter, copy, link_box
+
+
+def _wire_view_bar(presenter: gr.Checkbox, copy: gr.Button, link_box: gr.Textbox, compare_fields, attention_fields):
+    # The switch restyles the page in the browser (page.js): no round trip, results stay on screen.
+    presenter.change(None, inputs=presenter, js="(on) => window.distilbertDemo.presenter(on)")
+    # The tab on screen is read in the browser, the query built here, the link copied in the browser.
+    tab_box = gr.Textbox(visible=False)
+    copy.click(
+        view_query,
+        inputs=[tab_box, presenter, *compare_fields, *attention_fields],
+        outputs=link_box,
+        js="(tab, ...rest) => [window.distilbertDemo.currentTab(), ...rest]",
+        queue=False,
+        api_visibility="private",
+    ).then(None, inputs=link_box, outputs=link_box, js="(query) => window.distilbertDemo.copyLink(query)")
+
+
+def view_query(tab, presenter, task, text, question, attention_task, attention_text) -> str:
+    """The query string of what is on screen (links.py); the browser turns it into a full link."""
+    if tab == "attention":
+        return links.query(tab, attention_task, attention_text, presenter=presenter)
+    return links.query(tab, task, text, question, presenter=presenter)
 
 
 def open_view(request: gr.Request):
-    """The tab and the example a link asks for: ?tab=<id>&example=<n> (n counts the Compare examples
-    from 1; the Attention tab takes that example's text). Anything else leaves the page as it is."""
-    query = dict(request.query_params) if request is not None else {}
-    tab = query.get("tab", "").lower()
-    updates = [gr.Tabs(selected=tab) if tab in TAB_IDS else gr.skip()]
-    rows = example_rows()
-    number = query.get("example", "")
-    if not (number.isdigit() and 1 <= int(number) <= len(rows)):
-        return (*updates, *[gr.skip()] * 5)
-    task, text, question = rows[int(number) - 1]
-    return (*updates, task, text, question, task, text)
+    """The tab, the presenter switch and the text a link asks for (links.py); what it does not name
+    stays as it is. The Attention tab gets the same text as Compare."""
+    view = links.parse(dict(request.query_params) if request is not None else {})
+    tab = gr.Tabs(selected=view.tab) if view.tab else gr.skip()
+    presenter = True if view.presenter else gr.skip()
+    if view.task is None or view.text is None:
+        return (tab, presenter, *[gr.skip()] * 5)
+    return (tab, presenter, view.task, view.text, view.question or "", view.task, view.text)
 
 
 def mcp_wanted(flag: bool | None = None) -> bool:
@@ -153,7 +186,8 @@ def serve(app: gr.Blocks, mcp: bool | None = None, **launch_args) -> gr.Blocks:
     app.queue(default_concurrency_limit=1, max_size=MAX_QUEUE)
     app.launch(
         mcp_server=mcp_wanted(mcp),
-        css=CSS,
+        css=resources.page_css(),
+        js=resources.page_js(),
         theme=gr.themes.Soft(),
         share=False,
         ssr_mode=False,
@@ -203,9 +237,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _log_when_ready(loader: threading.Thread, started: float, store: ModelStore, threads: int) -> None:
+def warm_examples(store: ModelStore) -> int:
+    """Run every shipped example once through the loaded pairs, as Compare and Attention run them,
+    so that a speaker's first click does not pay for first-call costs (kernel selection, allocator
+    growth, lazy initialisation). Results are thrown away; returns how many examples ran. Not on
+    ZeroGPU, where a GPU exists only inside a call."""
+    if gpu.ZERO_GPU:
+        return 0
+    warmed = 0
+    for pair in store.loaded_pairs():
+        rows = [row for row in resources.example_rows() if row[0] == pair.task]
+        for _, text, question in rows:
+            compare_core.compare_pair(pair, text, repeats=1, warmup=1, question=question)
+            warmed += 1
+        if rows:  # attention runs the eager kernels: one extraction per model warms them
+            attention_core.extract(pair.bert, rows[0][1], pair.task)
+            attention_core.extract(pair.distilbert, rows[0][1], pair.task)
+    return warmed
+
+
+def _when_ready(loader: threading.Thread, started: float, store: ModelStore, threads: int) -> None:
     loader.join()
     logging.info("models ready in %.1f s on %s with %d threads", time.perf_counter() - started, store.device, threads)
+    started = time.perf_counter()
+    try:
+        warmed = warm_examples(store)
+    except Exception:  # noqa: BLE001 - a failed warm-up costs a slow first click, never the server
+        logging.exception("warming the examples failed")
+        return
+    logging.info("%d examples warmed up in %.1f s", warmed, time.perf_counter() - started)
 
 
 def create_app(args: argparse.Namespace) -> gr.Blocks:
@@ -217,7 +277,7 @@ def create_app(args: argparse.Namespace) -> gr.Blocks:
     # (fill-mask first), the banner says what is still loading, and a request waits for its pair.
     started = time.perf_counter()
     loader = store.load_in_background(list(registry.TASKS))
-    threading.Thread(target=_log_when_ready, args=(loader, started, store, threads), daemon=True).start()
+    threading.Thread(target=_when_ready, args=(loader, started, store, threads), daemon=True).start()
     return build_app(store)
 
 

@@ -62,8 +62,8 @@ def test_one_distillation_at_a_time_the_second_visitor_waits(launched_app):
             seen_queued = True
         time.sleep(0.05)
     assert seen_queued
-    assert first.outputs()[-1][0].startswith("Done")
-    assert second.result(timeout=120)[0].startswith("Done")
+    assert first.outputs()[-1][0].startswith("**Done:**")
+    assert second.result(timeout=120)[0].startswith("**Done:**")
 
 
 def test_bench_endpoint(launched_app):

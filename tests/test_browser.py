@@ -3,6 +3,8 @@
 Screenshots land in artifacts/screenshots/ (look at them: a page can pass and still look wrong).
 """
 
+import re
+
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -222,7 +224,7 @@ def test_the_banner_updates_itself_while_pairs_load(browser, tiny_models, monkey
 
 def test_a_link_opens_a_tab_with_an_example(browser, launched_app):
     """?tab=attention&example=2: the speaker's bookmark opens that view; a reload keeps it."""
-    from distilbert_demo.compare.tab import example_rows
+    from distilbert_demo.resources import example_rows
 
     task, text, _ = example_rows()[1]
     page = browser.new_page(viewport={"width": 1280, "height": 720})
@@ -232,4 +234,109 @@ def test_a_link_opens_a_tab_with_an_example(browser, launched_app):
     expect(page.locator("#input-text textarea")).to_have_value(text)  # Compare got the example too
     page.reload(wait_until="load")
     expect(page.locator("#attention-run")).to_be_visible(timeout=30_000)
+    page.close()
+
+
+# Presenter mode: a projector at 1280x720 (?presenter=1 or the switch).
+
+PROJECTOR = {"width": 1280, "height": 720}
+BODY_PX, AXIS_PX = 20, 16  # the smallest body text and axis label a projector may show
+
+
+def _font_px(locator) -> float:
+    return locator.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+
+
+def _axis_fonts(page, figure: str) -> list[float]:
+    """Font sizes of a figure's tick labels and axis titles, as drawn."""
+    parts = (".xtick text", ".ytick text", ".g-xtitle text", ".g-ytitle text")
+    texts = page.locator(", ".join(f"{figure} {part}" for part in parts))
+    return texts.evaluate_all("els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+
+
+def _assert_presenter_view(page, name: str, verdict: str, figures: list[str], texts: list[str]) -> None:
+    """The verdict and both figures inside the viewport, body text and axis labels large enough."""
+    for selector in [verdict, *figures]:
+        box = page.locator(selector).first.bounding_box()
+        assert box is not None, selector
+        inside = box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= PROJECTOR["width"]
+        assert inside and box["y"] + box["height"] <= PROJECTOR["height"], (name, selector, box)
+    assert _font_px(page.locator("body")) >= BODY_PX
+    for selector in texts:
+        assert _font_px(page.locator(selector).first) >= BODY_PX, (name, selector)
+    for figure in figures:
+        sizes = _axis_fonts(page, figure)
+        assert sizes and min(sizes) >= AXIS_PX, (name, figure, sizes)
+    expect(page.locator("#banner")).to_be_hidden()  # prose and secondary controls are gone
+    page.screenshot(path=SCREENSHOTS / f"presenter-{name}.png")  # the viewport: what the audience sees
+
+
+def test_presenter_compare_fits_a_projector_and_the_switch_undoes_it(browser, launched_app):
+    from distilbert_demo.resources import example_rows
+
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=compare&example=1&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    expect(page.locator("#presenter-toggle input")).to_be_checked()
+    expect(page.locator("#input-text textarea")).to_have_value(example_rows()[0][1])
+    page.locator("#run-button").click()
+    expect(page.locator("#verdict")).to_contain_text("DistilBERT:", timeout=60_000)
+    figures = ["#bert-predictions .js-plotly-plot", "#distilbert-predictions .js-plotly-plot"]
+    _assert_presenter_view(page, "compare", "#verdict", figures, ["#verdict td", "#input-text textarea"])
+
+    # the link to this view names the tab, the example and presenter mode
+    page.locator("#copy-link").click()
+    expect(page.locator("#view-link textarea")).to_have_value(
+        f"{launched_app.rstrip('/')}/?tab=compare&example=1&presenter=1", timeout=20_000
+    )
+    # the switch turns it off in place: the results stay, type and figures go back to normal
+    page.locator("#presenter-toggle input").uncheck()
+    expect(page.locator("body.presenter")).to_have_count(0)
+    expect(page.locator("#banner")).to_be_visible()
+    expect(page.locator("#verdict")).to_contain_text("DistilBERT:")
+    assert max(_axis_fonts(page, figures[0])) < AXIS_PX
+    assert _font_px(page.locator("body")) < BODY_PX
+    page.close()
+
+
+def test_presenter_attention_fits_a_projector(browser, launched_app):
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=attention&example=2&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    page.locator("#attention-run").click()
+    expect(page.locator("#alignment")).to_contain_text("is shown next to BERT layer", timeout=60_000)
+    figures = ["#bert-head-map .js-plotly-plot", "#distil-head-map .js-plotly-plot"]
+    _assert_presenter_view(page, "attention", "#alignment", figures, ["#alignment p"])
+    page.close()
+
+
+def test_presenter_distill_fits_a_projector(browser, launched_app):
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=distill&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    expect(page.locator("#distill-steps")).to_be_hidden()  # on stage: the budget and the recipe only
+    budget = page.locator("#distill-seconds input[type=number]")
+    budget.fill("3")
+    budget.press("Enter")
+    page.locator("#distill-start").click()
+    expect(page.locator("#distill-status")).to_contain_text("Done:", timeout=60_000)
+    figures = ["#distill-losses .js-plotly-plot", "#distill-agreement .js-plotly-plot"]
+    _assert_presenter_view(page, "distill", "#distill-status", figures, ["#distill-status p"])
+    page.close()
+
+
+def test_a_copied_link_brings_back_a_text_of_ones_own(browser, launched_app):
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=compare", wait_until="load")
+    page.get_by_role("radio", name="sentiment").check()
+    own = "The soup was cold & the staff were rude?"
+    page.locator("#input-text textarea").fill(own)
+    page.locator("#copy-link").click()
+    link = page.locator("#view-link textarea")
+    expect(link).to_have_value(re.compile(r"\?tab=compare&task=sentiment&text="), timeout=20_000)
+    again = browser.new_page(viewport=PROJECTOR)
+    again.goto(link.input_value(), wait_until="load")
+    expect(again.locator("#input-text textarea")).to_have_value(own, timeout=30_000)
+    expect(again.get_by_role("radio", name="sentiment")).to_be_checked()
+    again.close()
     page.close()

@@ -49,7 +49,7 @@ def test_the_decorated_handlers_run_and_ask_for_their_duration(tiny_store, fake_
     settings = {"steps": 2, "batch_size": 2, "seq_len": 16, "temperature": 2.0, "alpha_ce": 5.0, "alpha_mlm": 2.0,
                 "alpha_cos": 1.0, "lr": 5e-4, "bf16": False}  # fmt: skip
     updates = list(distill_handlers(tiny_store)[0]("", None, "", request=None, **settings))
-    assert updates[-1][0].startswith("Done")
+    assert updates[-1][0].startswith("**Done:**")
     compare_seconds, distill_seconds = gpu.capped(gpu.compare_seconds), gpu.capped(gpu.distill_seconds)
     assert fake_zero_gpu.asked == [("compare", compare_seconds("fill-mask", "", 3, 40)),
                                    ("distill", distill_seconds(steps=2))]  # fmt: skip

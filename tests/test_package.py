@@ -37,6 +37,8 @@ def test_the_wheel_carries_the_assets_and_the_console_script(wheel):
         "distilbert_demo/assets/sentiment_eval.csv",
         "distilbert_demo/assets/corpus/toy_corpus.txt",
         "distilbert_demo/assets/twins/bert-base-uncased/config.json",
+        "distilbert_demo/assets/page/page.css",
+        "distilbert_demo/assets/page/page.js",
         "distilbert_demo/compare/tab.py",
     ):
         assert asset in names, asset

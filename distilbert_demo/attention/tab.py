@@ -11,7 +11,7 @@ from ..inputs import InputError
 from ..loading import ModelStore
 from ..markup import notices
 from ..storage import SESSION_TTL_S, STORAGE
-from ..tabs import MODEL_QUEUE, error_markdown, guarded, session_of, validator, visitor_pair
+from ..tabs import MODEL_QUEUE, PRESENTER_HIDE, error_markdown, guarded, session_of, validator, visitor_pair
 from . import core, figures, session, views
 
 
@@ -140,25 +140,32 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio,
             info="Empty: the DistilBERT paper's initialisation. Press Enter to re-align without re-running.",
             scale=2,
             elem_id="layer-map",
+            elem_classes=PRESENTER_HIDE,
         )
-    text = gr.Textbox(label="Text", value=resources.examples()["fill-mask"][0], lines=2, elem_id="attention-text")
-    run = gr.Button("Show attention", variant="primary", elem_id="attention-run")
+    with gr.Row(equal_height=True):
+        text = gr.Textbox(
+            label="Text", value=resources.examples()["fill-mask"][0], lines=2, elem_id="attention-text", scale=5
+        )
+        run = gr.Button("Show attention", variant="primary", elem_id="attention-run", scale=1)
     notice = gr.Markdown(label="Notice", elem_id="attention-notice")
-    alignment = gr.Markdown(label="Alignment", elem_id="alignment")
-    with gr.Row():
+    alignment = gr.Markdown(label="Alignment", elem_id="alignment", elem_classes="verdict")
+    # The two heads first, their sliders under them: on a projector the maps must fit on the screen.
+    with gr.Row(equal_height=False, elem_id="attention-maps"):
+        bert_map = gr.Plot(label="BERT head", elem_id="bert-head-map")
+        distil_map = gr.Plot(label="DistilBERT head", elem_id="distil-head-map")
+    with gr.Row():  # in the maps' order: BERT on the left
+        bert_layer = gr.Slider(0, teacher_layers - 1, value=0, step=1, label="BERT layer", elem_id="bert-layer")
+        bert_head = gr.Slider(0, heads - 1, value=0, step=1, label="BERT head", elem_id="bert-head")
         distil_layer = gr.Slider(
             0, student_layers - 1, value=0, step=1, label="DistilBERT layer", elem_id="distil-layer"
         )
         distil_head = gr.Slider(0, heads - 1, value=0, step=1, label="DistilBERT head", elem_id="distil-head")
-        bert_layer = gr.Slider(0, teacher_layers - 1, value=0, step=1, label="BERT layer", elem_id="bert-layer")
-        bert_head = gr.Slider(0, heads - 1, value=0, step=1, label="BERT head", elem_id="bert-head")
-    with gr.Row():
+    with gr.Row(elem_classes=PRESENTER_HIDE):
         hide_special = gr.Checkbox(label="Hide [CLS] / [SEP]", value=False)
         threshold = gr.Slider(0, 1, value=0, step=0.05, label="Hide weights below")
-    with gr.Row(equal_height=False):
-        bert_map = gr.Plot(label="BERT head", elem_id="bert-head-map")
-        distil_map = gr.Plot(label="DistilBERT head", elem_id="distil-head-map")
-    gr.Markdown("**Model view**: every layer (rows) × head (columns); click a head to select it.")
+    gr.Markdown(
+        "**Model view**: every layer (rows) × head (columns); click a head to select it.", elem_classes=PRESENTER_HIDE
+    )
     with gr.Row(equal_height=False):
         bert_view = gr.Image(label="BERT: all heads", interactive=False, elem_id="bert-model-view", format="png")
         distil_view = gr.Image(
@@ -168,7 +175,7 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio,
     csv_file = gr.File(label="Summaries (CSV)", elem_id="attention-csv")
     divergence = gr.Plot(label="Head similarity", elem_id="head-divergence")
     best = gr.Dataframe(label="Best BERT match of each DistilBERT head", elem_id="best-matches", max_height=300)
-    with gr.Accordion("Raw result (JSON)", open=False):
+    with gr.Accordion("Raw result (JSON)", open=False, elem_classes=PRESENTER_HIDE):
         raw = gr.JSON(label="Attention result")
 
     sliders = [bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold]

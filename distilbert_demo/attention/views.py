@@ -17,20 +17,15 @@ def alignment_markdown(state: AttentionSession, distil_layer: float | None, bert
     shown, _ = state.pick("bert", bert_layer, 0)
     source = state.layer_map[layer]
     beside = "its source" if shown == source else f"not its source, layer {source}: move a slider to re-align"
-    lines = [
-        "**Layer map** (DistilBERT layer → BERT layer): "
-        + ", ".join(f"{i}→{t}" for i, t in enumerate(state.layer_map)),
-        f"DistilBERT layer {layer} is shown next to BERT layer {shown} ({beside}).",
-    ]
-    if state.untrained:
-        lines.insert(0, TWINS)
-    if state.divergence is None:
-        return "\n\n".join(lines)
-    matches = best_matches(state)
-    matches = matches[matches["DistilBERT layer"] == layer]
-    same = int(((matches["BERT layer"] == source) & (matches["BERT head"] == matches["DistilBERT head"])).sum())
-    lines.append(
-        f"{same} of {len(matches)} heads of DistilBERT layer {layer} are closest to the same-numbered head of "
-        f"BERT layer {source}."
-    )
+    # The finding first (a projector shows it above the maps), the caveat next, the map as fine print.
+    finding = f"**DistilBERT layer {layer} is shown next to BERT layer {shown} ({beside}).**"
+    if state.divergence is not None:
+        matches = best_matches(state)
+        matches = matches[matches["DistilBERT layer"] == layer]
+        same = int(((matches["BERT layer"] == source) & (matches["BERT head"] == matches["DistilBERT head"])).sum())
+        finding += (f" {same} of {len(matches)} of its heads are closest to the same-numbered head of "
+                    f"BERT layer {source}.")  # fmt: skip
+    layer_map = ", ".join(f"{i}→{t}" for i, t in enumerate(state.layer_map))
+    lines = [finding, *([TWINS] if state.untrained else []),
+             f"<small>Layer map (DistilBERT layer → BERT layer): {layer_map}</small>"]  # fmt: skip
     return "\n\n".join(lines)

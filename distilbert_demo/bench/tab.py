@@ -11,7 +11,7 @@ from ..loading import ModelStore
 from ..markup import esc
 from ..measure import MEMORY_METHOD
 from ..storage import STORAGE
-from ..tabs import HEAVY_QUEUE, StopFlags, controls, guarded, run_and_stop, settings_from, validator
+from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, StopFlags, controls, guarded, run_and_stop, settings_from, validator
 from . import core, figures
 
 ACTIVE_SWEEPS = StopFlags()
@@ -110,7 +110,8 @@ def bench_tab(store: ModelStore) -> None:
     available = tuple(p for p in core.PRECISIONS if core.precision_supported(p, store.device)[0])
     gr.Markdown(
         "How the speed-up and the memory saving change with sequence length, batch size and precision. "
-        f"The paper's headline, {core.PAPER_CPU_SPEEDUP}x on CPU at batch 1, is one point of this surface."
+        f"The paper's headline, {core.PAPER_CPU_SPEEDUP}x on CPU at batch 1, is one point of this surface.",
+        elem_classes=PRESENTER_HIDE,
     )
     with gr.Row():  # only the precisions this device runs
         made = controls(core.BenchSettings, ["task", "precision", "repeats"], "bench", choices={"precision": available})
@@ -126,7 +127,7 @@ def bench_tab(store: ModelStore) -> None:
         throughput = gr.Plot(label="Throughput", elem_id="bench-throughput")
     table = gr.Dataframe(label="Every point", elem_id="bench-table", max_height=360)
     csv_file = gr.File(label="All points (CSV)", elem_id="bench-csv")
-    with gr.Accordion("Raw result (JSON)", open=False):
+    with gr.Accordion("Raw result (JSON)", open=False, elem_classes=PRESENTER_HIDE):
         raw = gr.JSON(label="Sweep result")
 
     sweep = start_button.click(

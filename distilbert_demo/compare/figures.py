@@ -37,6 +37,7 @@ def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
     else:
         panels = [[(c.token, c.score) for c in mask] for mask in output.predictions]
         panel_titles = [f"[MASK] {i}" if len(panels) > 1 else "top candidates" for i in range(1, len(panels) + 1)]
+    panel_titles = [f"{TITLES[side]}: {title}" for title in panel_titles]  # a picture names its model
     height = 90 + 190 * len(panels)
     fig = make_subplots(rows=len(panels), cols=1, subplot_titles=panel_titles, vertical_spacing=70 / height)
     for row, panel in enumerate(panels, start=1):

@@ -12,20 +12,30 @@ from ..markup import notices
 from ..measure import MIN_RUNS
 from ..palette import TITLES
 from ..registry import SIDES
-from ..tabs import MODEL_QUEUE, guarded, validator, visitor_pair
+from ..tabs import MODEL_QUEUE, PRESENTER_HIDE, guarded, validator, visitor_pair
 from . import core, figures, views
 
-
-def example_rows() -> list[list[str]]:
-    """[task, text, question] rows; for question answering the text is the context."""
-    return [
-        [task, example[1], example[0]] if isinstance(example, list) else [task, example, ""]
-        for task, examples in resources.examples().items()
-        for example in examples
-    ]
-
-
 INPUTS = ["task", "text", "top_k", "repeats", "question", "student"]
+MAX_EXAMPLES = max(len(texts) for texts in resources.examples().values())
+
+
+def examples_of(task: str) -> list[list[str]]:
+    """What the examples list shows for `task`, one line each (a click fills the boxes by index)."""
+    return [[f"{question} · {text}" if task == "qa" else text] for _, text, question in _rows(task)]
+
+
+def _rows(task: str) -> list[list[str]]:
+    return [row for row in resources.example_rows() if row[0] == task]
+
+
+def pick_example(task: str, index: int | None):
+    """Fill the text (and the question) from the clicked example of the chosen task."""
+    rows = _rows(task)
+    if index is None or not 0 <= index < len(rows):
+        return gr.skip(), gr.skip()
+    _, text, question = rows[index]
+    return text, question
+
 
 
 def check(task, text, top_k, repeats, question="", student=None) -> None:
@@ -108,7 +118,9 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, g
     """Lay the tab out and wire it; returns (task, text, question) for links that fill an example."""
     with gr.Row():
         task = gr.Radio(list(registry.TASKS), value="fill-mask", label="Task", scale=1)
-        top_k = gr.Slider(1, core.MAX_TOP_K, value=core.DEFAULT_TOP_K, step=1, label="Top-k", scale=1)
+        top_k = gr.Slider(
+            1, core.MAX_TOP_K, value=core.DEFAULT_TOP_K, step=1, label="Top-k", scale=1, elem_classes=PRESENTER_HIDE
+        )
         repeats = gr.Slider(
             0,
             core.MAX_REPEATS,
@@ -117,30 +129,43 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, g
             label="Timed runs per model",
             info=f"0: as many as fit in {core.DEFAULT_BUDGET_S:g} s (at least {MIN_RUNS})",
             scale=1,
+            elem_classes=PRESENTER_HIDE,
         )
-    text = gr.Textbox(
-        label="Text",
-        value=resources.examples()["fill-mask"][0],
-        placeholder="Type a sentence; for fill-mask put [MASK] where a word is missing.",
-        lines=2,
-        elem_id="input-text",
+    with gr.Row(equal_height=True):  # Run beside the text: on a projector every line counts
+        with gr.Column(scale=5):
+            text = gr.Textbox(
+                label="Text",
+                value=resources.examples()["fill-mask"][0],
+                placeholder="Type a sentence; for fill-mask put [MASK] where a word is missing.",
+                lines=2,
+                elem_id="input-text",
+            )
+            question = gr.Textbox(
+                label="Question (question answering: the text above is the context)",
+                value="",  # a default, so API callers of the other tasks can leave it out
+                visible=False,
+                elem_id="input-question",
+            )
+        run_button = gr.Button("Run", variant="primary", elem_id="run-button", scale=1)
+    # The chosen task's examples only (at most 5: one page); on stage, links open them (?example=n).
+    examples = gr.Dataset(
+        label="Examples (click one)", components=[text], samples=examples_of("fill-mask"), type="index",
+        samples_per_page=MAX_EXAMPLES, elem_id="compare-examples", elem_classes=PRESENTER_HIDE,
+    )  # fmt: skip
+    task.change(
+        lambda t: (gr.update(visible=t == "qa"), gr.Dataset(samples=examples_of(t))),
+        task,
+        [question, examples],
+        api_visibility="private",
     )
-    question = gr.Textbox(
-        label="Question (question answering: the text above is the context)",
-        value="",  # a default, so API callers of the other tasks can leave it out
-        visible=False,
-        elem_id="input-question",
-    )
-    gr.Examples(example_rows(), inputs=[task, text, question], label="Examples (click one)")
-    task.change(lambda t: gr.update(visible=t == "qa"), task, question, api_visibility="private")
-    run_button = gr.Button("Run", variant="primary", elem_id="run-button")
+    examples.click(pick_example, inputs=[task, examples], outputs=[text, question], api_visibility="private")
     notice = gr.Markdown(label="Notice", elem_id="notice")
     verdict = gr.Markdown(label="Verdict", elem_id="verdict", elem_classes="verdict")
     with gr.Row(equal_height=False):
         bert_fig, bert_answer, bert_metrics = _side_column("bert")
         distil_fig, distil_answer, distil_metrics = _side_column("distilbert")
     latency_fig = gr.Plot(label="Latency chart", elem_id="latency-chart")
-    with gr.Accordion("Raw result (JSON)", open=False):
+    with gr.Accordion("Raw result (JSON)", open=False, elem_classes=PRESENTER_HIDE):
         raw = gr.JSON(label="Result")
 
     outputs = [notice, verdict, bert_fig, bert_metrics, distil_fig, distil_metrics, latency_fig]

@@ -57,6 +57,25 @@ def race_figure(evaluations: dict[str, list[dict]], steps: int) -> go.Figure:
     return _agreement_chart(lanes, steps, "The myth race: same budget, seed and batches")
 
 
+def race_loss_figure(histories: dict[str, list[dict]], steps: int) -> go.Figure:
+    """Both students' training loss per step (the total of the recipe's terms, as each lane weights them)."""
+    fig = go.Figure()
+    for init, history in histories.items():
+        name, color = RACE_LANES[init]
+        x, y = [h["step"] for h in history], [h["loss"] for h in history]
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, line={"color": color}, marker={"size": 3}))
+    fig.update_xaxes(title_text="step", range=[0, max(steps, 1)])
+    fig.update_yaxes(title_text="training loss (total)")
+    fig.update_layout(
+        title="The myth race: training loss",
+        height=380,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
 def _agreement_chart(lanes: dict[str, tuple[list[dict], str | None]], steps: int, title: str) -> go.Figure:
     """Top-1 agreement (solid, left axis) and KL (dotted, right axis) per lane: name -> (points, colour)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])

@@ -13,7 +13,7 @@ from ..inputs import UPLOAD_LIMIT_TEXT, InputError
 from ..loading import ModelStore
 from ..markup import esc
 from ..storage import SESSION_TTL_S, STORAGE
-from ..tabs import HEAVY_QUEUE, StopFlags, controls, guarded, run_and_stop, settings_from, validator
+from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, StopFlags, controls, guarded, run_and_stop, settings_from, validator
 from . import core, corpus, figures, views
 from .corpus import HELDOUT_EVERY
 from .recipe import ABLATIONS, DistillConfig, bf16_is_fast
@@ -140,7 +140,7 @@ def distill_handlers(store: ModelStore):
             # The page keeps a handle; the model and its zip stay in STORAGE (capped, expiring).
             handle = STORAGE.keep_student(session, finished.student, folder)
             yield (
-                "Done: the student is ready.",
+                views.done_line(distiller, finished),
                 figures.loss_figure(distiller.result.history, len(distiller.result.history)),
                 figures.agreement_figure(distiller.result.evaluations, len(distiller.result.history)),
                 views.summary_markdown(distiller, finished),
@@ -176,6 +176,11 @@ def distill_handlers(store: ModelStore):
     return distill, stop, use_student, forget_student
 
 
+def histories(results: dict) -> dict[str, list[dict]]:
+    """Each lane's per-step history so far (its DistillResult's)."""
+    return {init: result.history for init, result in results.items()}
+
+
 def race_handler(store: ModelStore):
     """The myth race's handler (one click, two students)."""
 
@@ -202,7 +207,7 @@ def race_handler(store: ModelStore):
             layers_text: the teacher layers the first student starts from (empty: the paper's).
 
         Returns:
-            status, the race chart, and the one-line result.
+            status, both students' loss chart, their agreement chart, and the one-line result.
         """
         config = settings_from(DistillConfig, settings)
         session, stop = ACTIVE_RUNS.start(request)
@@ -221,12 +226,15 @@ def race_handler(store: ModelStore):
                 shown = time.monotonic()
                 yield (
                     f"**{init} init** · " + views.progress_markdown(report),
+                    figures.race_loss_figure(histories(results), axis_steps(report)),
                     figures.race_figure(curves, axis_steps(report)) if report.agreement is not None else gr.skip(),
                     gr.skip(),
                 )
-            yield ("Race finished." if not stop.is_set() else "Race stopped.",
-                   figures.race_figure(curves, max(len(r.history) for r in results.values())),
-                   f"### {core.race_summary(results)}")  # fmt: skip
+            line = core.race_summary(results)  # the verdict: above the chart (status) and as the summary
+            steps = max(len(r.history) for r in results.values())
+            yield (f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
+                   figures.race_loss_figure(histories(results), steps), figures.race_figure(curves, steps),
+                   f"### {line}")  # fmt: skip
         finally:
             ACTIVE_RUNS.finish(session)
             results.clear()
@@ -246,41 +254,49 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         f"Distil a DistilBERT-shaped student (half the layers) from the loaded BERT (**{esc(teacher_name)}**, "
         f"{teacher_layers} layers) with the DistilBERT recipe: soft-target KL at temperature T (times T²), "
         "masked-LM cross-entropy and hidden-state cosine loss, within a time budget (one minute by default, on any "
-        "machine: the first steps are timed and the rest planned to fit)."
+        "machine: the first steps are timed and the rest planned to fit).",
+        elem_classes=PRESENTER_HIDE,
     )
     with gr.Row():
         with gr.Column(scale=1):
-            pasted = gr.Textbox(
-                label="Your own text (optional)",
-                lines=4,
-                placeholder=f"One sentence or paragraph per line. Empty: the shipped toy corpus ({len(toy)} "
-                f"sentences, every {HELDOUT_EVERY}th held out to measure agreement).",
-            )
-            upload = gr.File(
-                label=f"…or a .txt file ({UPLOAD_LIMIT_TEXT} at most)", file_types=[".txt"], type="filepath"
-            )
-            layers = gr.Textbox(
-                label="Student layers (teacher layers to copy)",
-                placeholder="0, 2, 4, 7, 9, 11",
-                info="Empty: the paper's choice for a 12-layer teacher, every other layer otherwise.",
-            )
+            with gr.Column(elem_classes=PRESENTER_HIDE, elem_id="distill-data"):
+                pasted = gr.Textbox(
+                    label="Your own text (optional)",
+                    lines=4,
+                    placeholder=f"One sentence or paragraph per line. Empty: the shipped toy corpus ({len(toy)} "
+                    f"sentences, every {HELDOUT_EVERY}th held out to measure agreement).",
+                )
+                upload = gr.File(
+                    label=f"…or a .txt file ({UPLOAD_LIMIT_TEXT} at most)", file_types=[".txt"], type="filepath"
+                )
+                layers = gr.Textbox(
+                    label="Student layers (teacher layers to copy)",
+                    placeholder="0, 2, 4, 7, 9, 11",
+                    info="Empty: the paper's choice for a 12-layer teacher, every other layer otherwise.",
+                )
             preset = gr.Dropdown(
                 list(ABLATIONS), value="full recipe", label="Recipe: the paper's ablation, one change at a time",
                 elem_id="distill-preset",
             )  # fmt: skip
-            reference = gr.Markdown(preset_reference("full recipe"), elem_id="distill-reference")
+            reference = gr.Markdown(
+                preset_reference("full recipe"), elem_id="distill-reference", elem_classes=PRESENTER_HIDE
+            )
         with gr.Column(scale=1):
             page_defaults = {"bf16": fast_bf16}
             # Laid out in order: sliders, then the four numbers in one row, then the checkbox.
-            made = controls(DistillConfig, ["seconds", "steps", "batch_size", "seq_len", "temperature"], "distill")
-            with gr.Row():
-                made |= controls(DistillConfig, ["alpha_ce", "alpha_mlm", "alpha_cos", "lr"], "distill")
-            bf16_info = "~2.4x faster where the processor has bf16 units" + (" (this one does)" if fast_bf16 else "")
-            made |= controls(DistillConfig, ["init", "bf16"], "distill", {"bf16": bf16_info}, **page_defaults)
-    start_button, stop_button = run_and_stop("Start", "distill-start", "distill-stop")
-    race_button = gr.Button(
-        "The myth race: from the teacher's layers vs from scratch (half the budget each)", elem_id="distill-race"
-    )
+            made = controls(DistillConfig, ["seconds"], "distill")
+            with gr.Column(elem_classes=PRESENTER_HIDE, elem_id="distill-settings"):  # on stage: budget and recipe
+                made |= controls(DistillConfig, ["steps", "batch_size", "seq_len", "temperature"], "distill")
+                with gr.Row():
+                    made |= controls(DistillConfig, ["alpha_ce", "alpha_mlm", "alpha_cos", "lr"], "distill")
+                bf16_info = "~2.4x faster where the processor has bf16 units" + (" (this one does)" * fast_bf16)
+                made |= controls(DistillConfig, ["init", "bf16"], "distill", {"bf16": bf16_info}, **page_defaults)
+    with gr.Row(equal_height=True):  # one row of buttons: on a projector the charts need the height
+        start_button, stop_button = run_and_stop("Start", "distill-start", "distill-stop")
+        race_button = gr.Button(
+            "The myth race: teacher's layers vs from scratch (half the budget each)", elem_id="distill-race",
+            scale=3,
+        )  # fmt: skip
     status = gr.Markdown(label="Status", elem_id="distill-status")
     with gr.Row(equal_height=False):
         losses = gr.Plot(label="Losses", elem_id="distill-losses")
@@ -309,7 +325,7 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         inputs=[pasted, upload, layers],
         inputs_kwargs={name: made[name] for name in CONFIG_FIELDS},
         validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps"),
-        outputs=[status, agreement, summary],
+        outputs=[status, losses, agreement, summary],
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="race",

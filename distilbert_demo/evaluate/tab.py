@@ -11,7 +11,7 @@ from ..inputs import UPLOAD_LIMIT_TEXT
 from ..loading import ModelStore
 from ..markup import esc
 from ..storage import STORAGE
-from ..tabs import HEAVY_QUEUE, guarded, session_of, validator
+from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, guarded, session_of, validator
 from . import core, figures, views
 
 
@@ -62,7 +62,8 @@ def evaluate_tab(store: ModelStore) -> None:
         "The paper's headline is *97% of BERT's performance*. One sentence cannot show that; a labelled set can. "
         f"Both sentiment models ({esc(names[0])} and {esc(names[1])}) label every example of the shipped set "
         f"({len(shipped)} sentences, {shipped.labels.count('positive')} positive and "
-        f"{shipped.labels.count('negative')} negative, with negation and sarcasm) or of your CSV."
+        f"{shipped.labels.count('negative')} negative, with negation and sarcasm) or of your CSV.",
+        elem_classes=PRESENTER_HIDE,
     )
     with gr.Row():
         upload = gr.File(
@@ -86,7 +87,7 @@ def evaluate_tab(store: ModelStore) -> None:
         show_search="search",
     )
     cases_file = gr.File(label="Those examples (CSV)", elem_id="evaluate-csv")
-    with gr.Accordion("Raw result (JSON)", open=False):
+    with gr.Accordion("Raw result (JSON)", open=False, elem_classes=PRESENTER_HIDE):
         raw = gr.JSON(label="Evaluation result")
     run_button.click(
         run,

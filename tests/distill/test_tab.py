@@ -48,7 +48,7 @@ def every_step(monkeypatch):
 
 def test_redraws_are_throttled_on_a_fast_machine(handlers):
     updates = run_start(handlers, steps=40)  # tiny models: many steps a second
-    assert updates[-1][0].startswith("Done") and len(updates) < 40 + 1
+    assert updates[-1][0].startswith("**Done:**") and len(updates) < 40 + 1
     assert "Step 1 / 40" in updates[0][0]  # the first step and every evaluation are always shown
 
 
@@ -56,7 +56,12 @@ def test_a_short_run_streams_curves_then_a_student(handlers, tiny_store, every_s
     updates = run_start(handlers)
     assert len(updates) == 12 + 1  # one per step, then the finished run
     status, losses, agreement, summary, archive, finished, use_button = updates[-1]
-    assert status.startswith("Done")
+    # the verdict line repeats the summary's figures: steps, agreement before and after, speed-up
+    assert status.startswith("**Done:** 12 steps in ") and "untrained" not in status  # tiny local teacher
+    assert re.search(r"Held-out top-1 agreement \| — \| ([\d.]+%) before → ([\d.]+%) after", summary).groups() == \
+        re.search(r"agreement with the teacher ([\d.]+%) → ([\d.]+%)", status).groups()
+    speedup = re.search(r"\(([\d.]+)x\) \|", summary).group(1)
+    assert f"student {speedup}x the teacher's speed" in status
     assert len(losses.data) == 4 and len(losses.data[0].x) == 12  # total + three terms, every step
     assert list(agreement.data[0].x) == [0, 10, 12]  # before training, every 10 steps, at the end
     assert "Run finished: 12 steps" in summary and "Held-out top-1 agreement" in summary
@@ -143,9 +148,13 @@ def test_the_race_from_the_page(tiny_store, every_step):
 
     settings = {**SETTINGS, "steps": 3}
     updates = list(race_handler(tiny_store)(**settings, request=None, progress=gr.Progress()))
-    status, chart, summary = updates[-1]
-    assert status == "Race finished." and summary.startswith("### teacher-initialised student: ")
+    status, losses, chart, summary = updates[-1]
+    assert status.startswith("**Race finished:** teacher-initialised student: ")
+    assert summary == "### " + status.removeprefix("**Race finished:** ")
     assert "; random: " in summary
     lanes = {trace.name.split(":")[0] for trace in chart.data}
     assert lanes == {"initialised from the teacher's layers", "random init"}
+    # the loss chart has both lanes, each with every step it made
+    assert {trace.name: len(trace.x) for trace in losses.data} == {"initialised from the teacher's layers": 3,
+                                                                   "random init": 3}  # fmt: skip
     assert len(updates) == 2 * 3 + 1  # one update per step of each student, then the result
