@@ -2,6 +2,7 @@
 
     python -m distilbert_demo compare --task fill-mask --text "Paris is the [MASK] of France."
     python -m distilbert_demo attention --text "The cat sat on the mat." --json --npz maps.npz
+    python -m distilbert_demo ladder --task sentiment --json
     python -m distilbert_demo prefetch
     python -m distilbert_demo doctor
 
@@ -16,9 +17,11 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 from dataclasses import asdict
+from pathlib import Path
 
-from . import loading, measure, registry, settings
+from . import loading, measure, registry, settings, variants
 from .bench.core import BenchSettings
 from .compare import core as compare
 from .distill.recipe import DistillConfig
@@ -75,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"seconds of timing when --repeats is not given (default {compare.DEFAULT_BUDGET_S:g})",
     )
+    for side in registry.SIDES:
+        cmp.add_argument(f"--{side}-variant", default="fp32", metavar="V",
+                         help=f"how {TITLES[side]} runs: {', '.join(variants.VARIANTS)} (CPU)")  # fmt: skip
     cmp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
     att = commands.add_parser("attention", help="extract both models' attention maps and per-layer summaries")
@@ -111,6 +117,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pair_flags(ev)
     ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+
+    exp = commands.add_parser("explain", help="token saliency of both models' predictions on one text (Captum)")
+    exp.add_argument("--task", choices=list(registry.TASKS), default="sentiment")
+    exp.add_argument("--text", help="the sentence; for qa, the context")
+    exp.add_argument("--question", help="qa: the question")
+    exp.add_argument("--method", choices=["ig", "gxi"], default="ig",
+                     help="ig: integrated gradients from a [PAD] baseline; gxi: gradient x input")  # fmt: skip
+    exp.add_argument("--steps", type=int, default=50, help="integration steps for ig (1-500)")
+    _add_pair_flags(exp)
+    exp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+    lad = commands.add_parser("ladder", help="both models in every precision and runtime, with the accuracy each keeps")
+    lad.add_argument("--task", choices=["sentiment", "fill-mask"], default="sentiment")
+    lad.add_argument("--data", metavar="FILE", help="sentiment: CSV with columns text,label (default: the shipped set)")
+    lad.add_argument("--variants", nargs="+", metavar="V", help="fp32 bf16 bf16-compiled int8 onnx-fp32 onnx-int8 "
+                     "(default: all; fp32 always runs, it is the reference)")  # fmt: skip
+    lad.add_argument("--seq-len", type=int, default=128, help="tokens of the timed input (8-512)")
+    lad.add_argument("--seconds", type=float, default=10.0, help="seconds of timing, all variants together")
+    lad.add_argument("--cache", metavar="DIR", help="keep the ONNX exports here (default: a temp folder)")
+    _add_pair_flags(lad)
+    lad.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
     doc = commands.add_parser(
         "doctor", help="check the default checkpoints (hub or cache) against transformers.pipeline and their cards"
@@ -152,7 +179,8 @@ def format_table(result: compare.Comparison) -> str:
         ("weights", f"{bert['weights_mb']:.1f} MiB", f"{distil['weights_mb']:.1f} MiB"),
         ("latency median", f"{bert['latency_ms']['median']:.1f} ms", f"{distil['latency_ms']['median']:.1f} ms"),
         ("latency p90", f"{bert['latency_ms']['p90']:.1f} ms", f"{distil['latency_ms']['p90']:.1f} ms"),
-        ("peak extra memory", f"{bert['peak_memory_mb']:.1f} MiB", f"{distil['peak_memory_mb']:.1f} MiB"),
+        ("peak extra memory", *(("n/a" if m["peak_memory_mb"] is None else f"{m['peak_memory_mb']:.1f} MiB")
+                                for m in (bert, distil))),
     ]
     if result.task == "fill-mask":
         for i, (mask_b, mask_d) in enumerate(zip(bert["predictions"], distil["predictions"]), start=1):
@@ -186,6 +214,14 @@ def format_table(result: compare.Comparison) -> str:
     return "\n".join(lines)
 
 
+def _check_variant(task: str, name: str, side: str) -> None:
+    if name not in variants.VARIANTS:
+        raise InputError(f"unknown variant {name!r} for --{side}-variant; choose from {', '.join(variants.VARIANTS)}.")
+    if name != "fp32" and task == "qa":
+        raise InputError("variants cover fill-mask and sentiment; question answering runs in fp32.")
+    variants.check(name)
+
+
 def run_compare(args: argparse.Namespace) -> int:
     from . import inputs, qa
 
@@ -196,10 +232,15 @@ def run_compare(args: argparse.Namespace) -> int:
         question, text = qa.check_qa(args.question, text)
     else:
         text, question = inputs.check_text(text, args.task), None
+    chosen = {"bert": args.bert_variant, "distilbert": args.distilbert_variant}
+    for side, name in chosen.items():
+        _check_variant(args.task, name, side)
     pair = load_pair(args.task, args.bert, args.distilbert)
-    result = compare.compare_pair(
-        pair, text, top_k=args.top_k, repeats=args.repeats, question=question, budget_s=args.budget
-    )
+    with tempfile.TemporaryDirectory(prefix="distilbert-demo-onnx-") as cache:
+        pair = loading.Pair(args.task, *(variants.as_variant(m, chosen[m.side], Path(cache)) for m in pair.sides()))
+        result = compare.compare_pair(
+            pair, text, top_k=args.top_k, repeats=args.repeats, question=question, budget_s=args.budget
+        )
     for notice in result.notices:
         print(f"note: {notice}", file=sys.stderr)
     print(json.dumps(result.to_dict()) if args.json else format_table(result))
@@ -380,6 +421,63 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_explain(args: argparse.Namespace) -> int:
+    from .explain import core as explain
+
+    measure.configure_threads(args.threads)
+    explain.check_settings(args.method, args.steps)
+    if args.text is None:
+        raise CliError("--text is required")
+    pair = load_pair(args.task, args.bert, args.distilbert)
+    result = explain.explain(pair, args.text, args.method, args.steps, args.question)
+    for notice in result.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return EXIT_OK
+    for row in result.rows:
+        part = f" ({row.part})" if row.part else ""
+        check = "" if row.delta is None else f", delta {row.delta:+.4g} (sum {sum(row.attributions):+.4g} of " \
+            f"{row.output - row.baseline_output:+.4g})"
+        print(f"{TITLES[row.side]}{part} -> {row.target} ({row.probability:.1%}), {row.method}{check}")
+        for token, value in zip(row.tokens, row.attributions):
+            print(f"  {token:<16} {value:+.5f}")
+    return EXIT_OK
+
+
+def run_ladder(args: argparse.Namespace) -> int:
+    from .evaluate.core import load_labelled_file
+    from .ladder import core as ladder
+    from .ladder.views import table
+
+    measure.configure_threads(args.threads)
+    chosen = args.variants or list(variants.VARIANTS)
+    ladder.check_settings(args.task, args.seq_len, args.seconds, ["fp32", *chosen])
+    data = load_labelled_file(args.data) if args.task == "sentiment" else None
+    pair = load_pair(args.task, args.bert, args.distilbert)
+    with tempfile.TemporaryDirectory(prefix="distilbert-demo-onnx-") as tmp:
+        cache = Path(args.cache) if args.cache else Path(tmp)
+        say = None if args.json else (lambda what: print(what, file=sys.stderr))
+        result = ladder.ladder(pair, cache, chosen, args.seq_len, data, args.seconds, progress=say)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return EXIT_OK
+    frame = table(result).drop(columns=["Note"])
+    print(frame.to_string(index=False))
+    for row in result.rows:
+        if row.note:
+            print(f"{row.label}: {row.note}")
+    print(f"accuracy on {result.scored_on} ({result.examples} examples); timed on {result.measured_on}, "
+          f"{result.seq_len} tokens, batch 1")  # fmt: skip
+    for note in result.notes:
+        print(f"note: {note}")
+    best = result.fastest_keeping()
+    print("verdict: " + ("no variant measured" if best is None else
+          f"fastest keeping {ladder.KEEP:.0%} of BERT fp32's accuracy: {best.label}, {best.speedup:.2f}x")
+          + "".join(f" ({c})" for c in result.caveats()))  # fmt: skip
+    return EXIT_OK
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     """Exit 0 when every check that ran passed, 1 when one failed (the report says which)."""
     from . import doctor
@@ -418,6 +516,8 @@ COMMANDS = {
     "distill": run_distill,
     "bench": run_bench,
     "evaluate": run_evaluate,
+    "explain": run_explain,
+    "ladder": run_ladder,
     "doctor": run_doctor,
     "prefetch": run_prefetch,
 }

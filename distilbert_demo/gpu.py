@@ -80,5 +80,14 @@ def bench_seconds(*args, seq_lens=(), batch_sizes=(), repeats=10, baseline=True,
     return 15 + points * (2 + 0.03 * runs_per_point)
 
 
+def explain_seconds(task=None, text=None, question=None, method="ig", steps=50, *rest, **kwargs) -> float:
+    # both models, forward and backward on every interpolation step (two targets for qa)
+    return 20 + (0.2 * _number(steps, 50) if method == "ig" else 2)
+
+
+def reel_seconds(*args, **kwargs) -> float:
+    return 30  # integrated gradients (20 steps) and attention for one sentence, both models
+
+
 def self_check_seconds(*args, **kwargs) -> float:
     return 60

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from . import registry, resources
 from .inputs import MAX_CHARS
 
-TABS = ("compare", "attention", "distill", "evaluate", "benchmark")
+TABS = ("compare", "attention", "explain", "distill", "evaluate", "benchmark", "ladder")
 TABS_WITH_TEXT = ("compare", "attention")  # the tabs whose text box a link fills
 MAX_LINK_TEXT = 2_000  # characters of text a link carries (browsers and servers cap URLs near 8 KB)
 TRUE = {"1", "true", "yes", "on"}

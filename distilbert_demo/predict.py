@@ -61,7 +61,9 @@ _MLM_PARTS: dict[str, tuple[str, Callable]] = {
 
 
 def has_split_head(model) -> bool:
-    return model.config.model_type in _MLM_PARTS
+    """A PyTorch BERT or DistilBERT masked LM, whose head can run on selected rows (a stand-in that
+    only returns logits, such as an ONNX Runtime session, runs the whole model)."""
+    return isinstance(model, torch.nn.Module) and model.config.model_type in _MLM_PARTS
 
 
 def encode(model, inputs: dict) -> torch.Tensor:

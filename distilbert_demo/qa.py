@@ -57,6 +57,8 @@ class Answer:
     start: int  # character offset into the context, inclusive
     end: int  # character offset into the context, exclusive
     score: float  # p_start * p_end, as the pipeline reports it
+    start_token: int = -1  # index into the input of the span's first token (what the start logit chose)
+    end_token: int = -1  # and of its last token
 
 
 def check_qa(question: object, context: object) -> tuple[str, str]:
@@ -181,7 +183,7 @@ def best_answers(
             start_char, end_char = _word_span(prepared, start_token)[0], _word_span(prepared, end_token)[1]
         else:
             start_char, end_char = prepared.offsets[start_token][0], prepared.offsets[end_token][1]
-        answers.append(Answer(context[start_char:end_char], start_char, end_char, score))
+        answers.append(Answer(context[start_char:end_char], start_char, end_char, score, start_token, end_token))
     return answers
 
 

@@ -49,6 +49,11 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def onnx_cache() -> Path:
+    """Where ONNX exports are kept, one folder per checkpoint (removed with the app's folder)."""
+    return STORAGE.root / "onnx"
+
+
 def default_root() -> Path:
     configured = os.environ.get("DISTILBERT_DEMO_DATA_DIR")
     return Path(configured) if configured else Path(tempfile.gettempdir()) / f"distilbert-demo-{os.getpid()}"

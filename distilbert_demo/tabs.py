@@ -138,10 +138,13 @@ class StopFlags(dict):
 PRESENTER_HIDE = "presenter-hide"
 
 
-def run_and_stop(label: str, run_id: str, stop_id: str) -> tuple[gr.Button, gr.Button]:
-    """A heavy job's two buttons side by side: start it, and stop it between two steps."""
-    with gr.Row():
+def run_and_stop(label: str, run_id: str, stop_id: str, own_row: bool = True) -> tuple[gr.Button, gr.Button]:
+    """A heavy job's two buttons side by side: start it, and stop it between two steps (in a row of
+    their own, or in the caller's row with `own_row=False`)."""
+    if not own_row:
         return gr.Button(label, variant="primary", elem_id=run_id), gr.Button("Stop", variant="stop", elem_id=stop_id)
+    with gr.Row():
+        return run_and_stop(label, run_id, stop_id, own_row=False)
 
 
 def controls(

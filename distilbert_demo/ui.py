@@ -26,7 +26,9 @@ from .compare import core as compare_core
 from .compare.tab import compare_tab
 from .distill.tab import distill_tab
 from .evaluate.tab import evaluate_tab
+from .explain.tab import explain_tab
 from .inputs import MAX_UPLOAD_BYTES
+from .ladder.tab import ladder_tab
 from .loading import ModelStore
 from .storage import MAX_SESSIONS, SESSION_TTL_S, STORAGE
 from .tabs import MODEL_QUEUE, PRESENTER_HIDE, guarded
@@ -105,12 +107,16 @@ def build_app(store: ModelStore) -> gr.Blocks:
                 compare_fields = compare_tab(store, student_state)
             with gr.Tab("Attention", id="attention", elem_id="tab-attention"):
                 attention_fields = attention_tab(store, student_state)
+            with gr.Tab("Explain", id="explain", elem_id="tab-explain"):
+                explain_tab(store)
             with gr.Tab("Distill", id="distill", elem_id="tab-distill"):
                 distill_tab(store, student_state)
             with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
                 evaluate_tab(store)
             with gr.Tab("Benchmark", id="benchmark", elem_id="tab-benchmark"):
                 bench_tab(store)
+            with gr.Tab("Ladder", id="ladder", elem_id="tab-ladder"):
+                ladder_tab(store)
         # A link opens a view: ?tab=attention&example=2&presenter=1 (a speaker's bookmarks; a reload keeps it).
         app.load(open_view, outputs=[tabs, presenter, *compare_fields, *attention_fields], queue=False,
                  api_visibility="private")  # fmt: skip
@@ -127,7 +133,7 @@ def _view_bar() -> tuple[gr.Checkbox, gr.Button, gr.Textbox]:
         )  # fmt: skip
         copy = gr.Button("Copy link to this view", size="sm", elem_id="copy-link", scale=1)
         link_box = gr.Textbox(
-            show_label=False, placeholder="the link appears here", interactive=False,
+            show_label=False, placeholder="(link)", interactive=False,
             elem_id="view-link", scale=3, container=False, buttons=["copy"],
         )  # fmt: skip
     return presenter, copy, link_box

@@ -106,5 +106,6 @@ def test_the_api_page_describes_every_endpoint(launched_app):
     optional = {(e, p["parameter_name"]) for e, spec in named.items() for p in spec["parameters"]
                 if p["parameter_has_default"]}  # fmt: skip
     for expected in [("/attention", "layer_map"), ("/distill", "pasted"), ("/distill", "upload"),
-                     ("/evaluate", "upload"), ("/compare", "question"), ("/compare", "repeats")]:  # fmt: skip
+                     ("/evaluate", "upload"), ("/compare", "question"), ("/compare", "repeats"),
+                     ("/compare", "distilbert_variant"), ("/ladder", "chosen")]:  # fmt: skip
         assert expected in optional, expected

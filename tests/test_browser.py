@@ -256,6 +256,7 @@ def _axis_fonts(page, figure: str) -> list[float]:
 
 def _assert_presenter_view(page, name: str, verdict: str, figures: list[str], texts: list[str]) -> None:
     """The verdict and both figures inside the viewport, body text and axis labels large enough."""
+    page.screenshot(path=SCREENSHOTS / f"presenter-{name}.png")  # the viewport: what the audience sees
     for selector in [verdict, *figures]:
         box = page.locator(selector).first.bounding_box()
         assert box is not None, selector
@@ -268,7 +269,6 @@ def _assert_presenter_view(page, name: str, verdict: str, figures: list[str], te
         sizes = _axis_fonts(page, figure)
         assert sizes and min(sizes) >= AXIS_PX, (name, figure, sizes)
     expect(page.locator("#banner")).to_be_hidden()  # prose and secondary controls are gone
-    page.screenshot(path=SCREENSHOTS / f"presenter-{name}.png")  # the viewport: what the audience sees
 
 
 def test_presenter_compare_fits_a_projector_and_the_switch_undoes_it(browser, launched_app):
@@ -339,4 +339,26 @@ def test_a_copied_link_brings_back_a_text_of_ones_own(browser, launched_app):
     expect(again.locator("#input-text textarea")).to_have_value(own, timeout=30_000)
     expect(again.get_by_role("radio", name="sentiment")).to_be_checked()
     again.close()
+    page.close()
+
+
+def test_the_disagreement_reel_steps_through_three_cases(browser, launched_app):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{launched_app}?tab=evaluate", wait_until="load")
+    page.locator("#evaluate-run").click()
+    case = page.locator("#reel-case")
+    expect(case).to_contain_text("Disagreement 1 of", timeout=180_000)
+    total = int(case.inner_text().split("Disagreement 1 of ")[1].split()[0])
+    assert total >= 3  # the tiny models disagree often enough to step through three
+    for number in (1, 2, 3):
+        if number > 1:
+            page.locator("#reel-next").click()
+            expect(case).to_contain_text(f"Disagreement {number} of {total}", timeout=60_000)
+        expect(case).to_contain_text("✗ wrong")
+        expect(page.locator("#reel-saliency .js-plotly-plot")).to_be_visible(timeout=60_000)
+        expect(page.locator("#reel-attention .js-plotly-plot")).to_be_visible(timeout=60_000)
+        page.locator("#reel-case").scroll_into_view_if_needed()
+        page.screenshot(path=SCREENSHOTS / f"reel-{number}.png")
+    page.locator("#reel-previous").click()
+    expect(case).to_contain_text(f"Disagreement 2 of {total}", timeout=60_000)
     page.close()

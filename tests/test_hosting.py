@@ -54,3 +54,15 @@ def test_front_matter_for_zero_gpu_and_a_lean_cpu_space():
         names = files.split(",")
         weights = [n for n in names if n.endswith((".safetensors", ".bin"))]
         assert "config.json" in names and "tokenizer_config.json" in names and len(weights) == 1, repo
+
+
+def test_the_readme_pictures_exist_and_the_hub_takes_them():
+    """Every picture the README shows is in docs/screenshots (made by `make screenshots`), and each
+    stays under 1 MB: the hub refuses a binary file past that size unless it is stored with Xet/LFS."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    shown = re.findall(r"\]\((docs/screenshots/[^)]+)\)", readme)
+    assert {Path(p).suffix for p in shown} == {".png", ".gif"}
+    for picture in shown:
+        path = ROOT / picture
+        assert path.is_file(), picture
+        assert path.stat().st_size < 1_000_000, (picture, path.stat().st_size)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "distilbert_demo"
-FEATURES = ("compare", "attention", "distill", "bench", "evaluate")
+FEATURES = ("compare", "attention", "distill", "bench", "evaluate", "ladder", "explain")
 MODEL_LIBRARIES = {"torch", "transformers", "accelerate"}
 
 

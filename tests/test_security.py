@@ -59,7 +59,9 @@ def test_uploads_over_the_limit_are_refused(launched_app):
 def test_visitors_choose_tasks_never_repositories(launched_app):
     api = Client(launched_app, verbose=False).view_api(print_info=False, return_format="dict")
     named = api["named_endpoints"]
-    assert set(named) == {"/compare", "/attention", "/distill", "/race", "/evaluate", "/bench", "/self_check"}
+    endpoints = {"/compare", "/attention", "/explain", "/distill", "/race", "/evaluate", "/bench", "/ladder",
+                 "/self_check"}  # fmt: skip
+    assert set(named) == endpoints
     assert named["/self_check"]["parameters"] == []  # checks what the server loaded, nothing a visitor names
     for endpoint, spec in named.items():
         for parameter in spec["parameters"]:
@@ -70,6 +72,8 @@ def test_visitors_choose_tasks_never_repositories(launched_app):
         "top_k",
         "repeats",
         "question",
+        "bert_variant",  # how each side runs (fp32, int8, ...): a choice among variants, never a file
+        "distilbert_variant",
     ]
 
 

@@ -79,6 +79,21 @@ def race(page: Page, base: str, out: Path, seconds: float) -> None:
     print(f"wrote {gif} ({len(small)} frames, {gif.stat().st_size / 2**20:.1f} MiB)")
 
 
+def explain(page: Page, base: str, out: Path) -> None:
+    open_view(page, base, "tab=explain")
+    page.locator("#explain-run").click()
+    expect(page.locator("#explain-summary")).to_contain_text("top tokens", timeout=RUN_TIMEOUT_MS)
+    shot(page, out, "explain")
+
+
+def ladder(page: Page, base: str, out: Path) -> None:
+    open_view(page, base, "tab=ladder")
+    page.locator("#ladder-run").click()
+    expect(page.locator("#ladder-verdict")).to_contain_text("Fastest", timeout=RUN_TIMEOUT_MS * 3)
+    page.locator("#ladder-chart").scroll_into_view_if_needed()
+    shot(page, out, "ladder")
+
+
 def evaluate(page: Page, base: str, out: Path) -> None:
     open_view(page, base, "tab=evaluate")
     page.locator("#evaluate-run").click()
@@ -94,11 +109,15 @@ def benchmark(page: Page, base: str, out: Path) -> None:
     shot(page, out, "benchmark")
 
 
+STEPS = {"compare": compare, "attention": attention, "explain": explain, "evaluate": evaluate, "benchmark": benchmark,
+         "ladder": ladder}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--race-seconds", type=float, default=20, help="the race's budget (both students)")
-    parser.add_argument("--only", nargs="*", choices=["compare", "attention", "race", "evaluate", "benchmark"])
+    parser.add_argument("--only", nargs="*", choices=[*STEPS, "race"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     app = ui.create_app(ui.parse_args([]))
@@ -108,12 +127,11 @@ def main(argv: list[str] | None = None) -> None:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
             page = browser.new_page(viewport=VIEWPORT)
-            steps = {"compare": compare, "attention": attention, "evaluate": evaluate, "benchmark": benchmark}
-            for name in args.only or ["compare", "attention", "race", "evaluate", "benchmark"]:
+            for name in args.only or ["compare", "attention", "explain", "race", "evaluate", "benchmark", "ladder"]:
                 if name == "race":
                     race(page, app.local_url, args.out, args.race_seconds)
                 else:
-                    steps[name](page, app.local_url, args.out)
+                    STEPS[name](page, app.local_url, args.out)
             browser.close()
     finally:
         app.close()

@@ -13,14 +13,13 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import torch
 from transformers import pipeline
 
-from .. import measure, predict, registry, resources
+from .. import measure, predict, registry, resources, variants
 from ..inputs import InputError
 from ..loading import LoadedModel, Pair
 from ..settings import setting
@@ -88,11 +87,7 @@ def precision_supported(precision: str, device: torch.device) -> tuple[bool, str
     if precision == "int8":
         if device.type != "cpu":
             return False, "int8 dynamic quantisation runs on the CPU only"
-        if "x86" not in torch.backends.quantized.supported_engines and "fbgemm" not in (
-            torch.backends.quantized.supported_engines
-        ):
-            return False, "this PyTorch build has no x86 quantised kernels"
-        return True, ""
+        return variants.availability("int8")
     if precision == "bf16":
         if device.type == "cuda":
             return (torch.cuda.is_bf16_supported(), "this GPU has no bf16 support")
@@ -106,11 +101,7 @@ def with_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
         return model
     if precision == "bf16":
         return copy.deepcopy(model).to(torch.bfloat16)
-    with warnings.catch_warnings():
-        # torch.ao's eager dynamic quantisation is deprecated in favour of torchao, but it is
-        # the method PyTorch's own BERT tutorial uses and needs no extra dependency.
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+    return variants.int8_module(model)  # the ladder's int8 path (variants.INT8_PATH), one definition
 
 
 def ids_of_length(tokenizer, seq_len: int, with_mask: bool) -> list[int]:

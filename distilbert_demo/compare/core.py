@@ -26,7 +26,8 @@ class ModelReport:
     layers: int
     weights_mb: float  # MiB (2**20 bytes) of parameters and buffers
     latency: LatencyStats
-    peak_memory_mb: float  # MiB allocated on top of the weights at the peak of one forward pass
+    peak_memory_mb: float | None  # MiB allocated on top of the weights at the peak of one forward pass
+    # (None for a runtime outside PyTorch, ONNX Runtime: its allocator is not seen by the profiler)
     output: predict.TaskOutput
     num_tokens: int
     note: str = ""
@@ -49,7 +50,7 @@ class ModelReport:
                 "runs": self.latency.runs,
                 "warmup": self.latency.warmup,
             },
-            "peak_memory_mb": round(self.peak_memory_mb, 3),
+            "peak_memory_mb": None if self.peak_memory_mb is None else round(self.peak_memory_mb, 3),
             "num_tokens": self.num_tokens,
             "predictions": self.predictions_json(),
             "note": self.note,
@@ -234,7 +235,8 @@ def compare_pair(
         outputs = [predict.run_task(m, p, top_k, context=text) for m, p in zip(models, prepared)]
         with measure.OutsideLoad() as outside:
             latency = measure.time_interleaved(forwards, repeats, warmup, device, budget_s)
-        peaks = {m.side: measure.peak_forward_bytes(forwards[m.side], m.device) / MIB for m in models}
+        peaks = {m.side: measure.peak_forward_bytes(forwards[m.side], m.device) / MIB
+                 if isinstance(m.model, torch.nn.Module) else None for m in models}  # fmt: skip
     reports = [
         ModelReport(
             name=m.name,

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import gpu, inputs, qa, registry, resources
+from .. import gpu, inputs, qa, registry, resources, variants
 from ..gpu import on_gpu
-from ..loading import ModelStore
+from ..inputs import InputError
+from ..loading import ModelStore, Pair
 from ..markup import notices
 from ..measure import MIN_RUNS
 from ..palette import TITLES
 from ..registry import SIDES
+from ..storage import onnx_cache
 from ..tabs import MODEL_QUEUE, PRESENTER_HIDE, guarded, validator, visitor_pair
 from . import core, figures, views
 
-INPUTS = ["task", "text", "top_k", "repeats", "question", "student"]
+INPUTS = ["task", "text", "top_k", "repeats", "question", "student", "bert_variant", "distilbert_variant"]
 MAX_EXAMPLES = max(len(texts) for texts in resources.examples().values())
 
 
@@ -28,6 +30,22 @@ def _rows(task: str) -> list[list[str]]:
     return [row for row in resources.example_rows() if row[0] == task]
 
 
+def _check_variant(task: str, side: str, name: str) -> None:
+    field = f"{side}_variant"
+    if name not in variants.VARIANTS:
+        raise InputError(f"unknown variant {name!r}; choose from {', '.join(variants.VARIANTS)}.", field=field)
+    if name == "fp32":
+        return
+    if gpu.ZERO_GPU:
+        raise InputError("on ZeroGPU the comparison runs on the GPU; the CPU variants are in the Ladder tab.",
+                         field=field)  # fmt: skip
+    if task == "qa":
+        raise InputError("variants cover fill-mask and sentiment; question answering runs in fp32.", field=field)
+    available, why = variants.availability(name)
+    if not available:
+        raise InputError(f"{name} is unavailable here: {why}", field=field)
+
+
 def pick_example(task: str, index: int | None):
     """Fill the text (and the question) from the clicked example of the chosen task."""
     rows = _rows(task)
@@ -38,8 +56,10 @@ def pick_example(task: str, index: int | None):
 
 
 
-def check(task, text, top_k, repeats, question="", student=None) -> None:
+def check(task, text, top_k, repeats, question="", student=None, bert_variant="fp32", distilbert_variant="fp32"):
     """What can be refused before any model runs (the page shows it next to the control at fault)."""
+    for side, name in (("bert", bert_variant), ("distilbert", distilbert_variant)):
+        _check_variant(task, side, name or "fp32")
     core.check_settings(int(top_k), int(repeats) or None)
     if registry.check_task(task) == "qa":
         qa.check_qa(question, text)
@@ -59,6 +79,8 @@ def compare_handler(store: ModelStore):
         repeats: float = 0,
         question: str = "",
         student: str | None = None,
+        bert_variant: str = "fp32",
+        distilbert_variant: str = "fp32",
     ):
         """Run BERT and DistilBERT on the same text and compare them: both models' predictions,
         latency (median and p90, interleaved runs), parameters, weight and peak memory, and how
@@ -71,6 +93,8 @@ def compare_handler(store: ModelStore):
             repeats: timed runs per model; 0 times as many as fit in about 2 seconds (at least 5).
             question: for "qa" only, the question.
             student: a distilled student's handle (the page sets it); leave empty.
+            bert_variant: how BERT runs: fp32, bf16, bf16-compiled, int8, onnx-fp32 or onnx-int8 (CPU).
+            distilbert_variant: how DistilBERT runs, the same choices.
 
         Returns:
             notice, verdict (Markdown), BERT predictions chart, BERT metrics, DistilBERT predictions chart,
@@ -79,6 +103,8 @@ def compare_handler(store: ModelStore):
             peak_memory_mb, predictions), agreement, speedup and its interval, verdict, measured_on.
         """
         pair = visitor_pair(store, task, student)
+        chosen = {"bert": bert_variant or "fp32", "distilbert": distilbert_variant or "fp32"}
+        pair = Pair(pair.task, *(variants.as_variant(m, chosen[m.side], onnx_cache()) for m in pair.sides()))
         runs = int(repeats) or None  # 0: as many runs as fit in the timing budget
         result = core.compare_pair(pair, text, top_k=int(top_k), repeats=runs, question=question)
         reports = dict(zip(SIDES, (result.bert, result.distilbert)))
@@ -131,6 +157,11 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, g
             scale=1,
             elem_classes=PRESENTER_HIDE,
         )
+        # "BERT fp32 vs DistilBERT int8" in one click; the choices and their trade-offs are the Ladder tab's.
+        runnable = [v for v in variants.VARIANTS if variants.availability(v)[0]]
+        bert_variant = gr.Dropdown(runnable, value="fp32", label="BERT runs as", scale=1, elem_id="bert-variant")
+        distilbert_variant = gr.Dropdown(runnable, value="fp32", label="DistilBERT runs as", scale=1,
+                                         elem_id="distilbert-variant")  # fmt: skip
     with gr.Row(equal_height=True):  # Run beside the text: on a projector every line counts
         with gr.Column(scale=5):
             text = gr.Textbox(
@@ -172,7 +203,7 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, g
     outputs += [bert_answer, distil_answer, raw]
     wiring = {
         "fn": compare_handler(store),
-        "inputs": [task, text, top_k, repeats, question, student_state],
+        "inputs": [task, text, top_k, repeats, question, student_state, bert_variant, distilbert_variant],
         "outputs": outputs,
         "concurrency_limit": 1,
         "concurrency_id": MODEL_QUEUE,

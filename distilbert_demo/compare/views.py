@@ -18,7 +18,8 @@ def metrics_table(report: ModelReport) -> str:
         ("Latency median", f"{lat.median_ms:.1f} ms (N = {lat.runs})"),
         ("Latency p90", f"{lat.p90_ms:.1f} ms"),
         ("Timed runs", f"{lat.runs} (after {lat.warmup} warm-up)"),
-        ("Peak extra memory", f"{report.peak_memory_mb:.2f} MiB"),
+        ("Peak extra memory", "n/a (outside PyTorch)" if report.peak_memory_mb is None
+         else f"{report.peak_memory_mb:.2f} MiB"),
         ("Tokens", str(report.num_tokens)),
     ]
     return "| Metric | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)

@@ -292,9 +292,9 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
                 bf16_info = "~2.4x faster where the processor has bf16 units" + (" (this one does)" * fast_bf16)
                 made |= controls(DistillConfig, ["init", "bf16"], "distill", {"bf16": bf16_info}, **page_defaults)
     with gr.Row(equal_height=True):  # one row of buttons: on a projector the charts need the height
-        start_button, stop_button = run_and_stop("Start", "distill-start", "distill-stop")
+        start_button, stop_button = run_and_stop("Start", "distill-start", "distill-stop", own_row=False)
         race_button = gr.Button(
-            "The myth race: teacher's layers vs from scratch (half the budget each)", elem_id="distill-race",
+            "The myth race: teacher's layers vs from scratch", elem_id="distill-race",
             scale=3,
         )  # fmt: skip
     status = gr.Markdown(label="Status", elem_id="distill-status")

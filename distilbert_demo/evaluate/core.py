@@ -16,10 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
 from .. import measure, resources
+from ..attention import core as attention
+from ..explain import core as explain
 from ..inputs import InputError, check_upload_size
 from ..loading import LoadedModel, Pair
 
@@ -156,6 +159,41 @@ class ModelEvaluation:
 
 
 @dataclass
+class ReelCase:
+    """One example where the two models disagree (so exactly one of them is right)."""
+
+    index: int  # row in the labelled set
+    text: str
+    label: str
+    bert: str
+    bert_probability: float  # of its own prediction
+    distilbert: str
+    distilbert_probability: float
+    wrong: str  # "bert" or "distilbert"
+
+    @property
+    def wrong_confidence(self) -> float:
+        return self.bert_probability if self.wrong == "bert" else self.distilbert_probability
+
+
+@dataclass
+class ReelView:
+    saliency: explain.Explanation  # both models' integrated gradients
+    attention: dict[str, tuple[list[str], np.ndarray, int]]  # side -> (tokens, head-mean (T, T) map, layer)
+
+
+def reel_view(pair: Pair, case: ReelCase, steps: int) -> ReelView:
+    """Why each model answered as it did on one disagreement: both models' token saliency, and the
+    attention of DistilBERT's last layer next to the BERT layer it was initialised from."""
+    saliency = explain.explain(pair, case.text, "ig", steps)
+    maps = {m.side: attention.extract(m, case.text, "sentiment") for m in pair.sides()}
+    aligned = attention.default_layer_map(maps["bert"].layers, maps["distilbert"].layers)
+    layers = {"bert": aligned[-1], "distilbert": maps["distilbert"].layers - 1}
+    return ReelView(saliency, {side: (maps[side].tokens, maps[side].attentions[layers[side]].mean(0), layers[side])
+                               for side in ("bert", "distilbert")})  # fmt: skip
+
+
+@dataclass
 class Evaluation:
     data: LabelledSet
     bert: ModelEvaluation
@@ -209,7 +247,17 @@ class Evaluation:
         caveats = self.caveats()
         return verdict + (f"; {'; '.join(caveats)}" if caveats else "")
 
-    def cases(self, only_interesting: bool = True) -> pd.DataFrame:
+    def cases_with_tokens(self, top_tokens: dict[int, dict[str, list[str]]], method: str) -> pd.DataFrame:
+        """cases(), plus each model's top attributed tokens for the rows in `top_tokens` (by set index);
+        rows beyond it say that they were not computed."""
+        frame = self.cases(only_interesting=True, keep_index=True)
+        for side in ("bert", "distilbert"):
+            frame[f"{side}_top_tokens_{method}"] = [
+                " ".join(top_tokens[i][side]) if i in top_tokens else "(not computed)" for i in frame["index"]
+            ]
+        return frame.drop(columns="index")
+
+    def cases(self, only_interesting: bool = True, keep_index: bool = False) -> pd.DataFrame:
         """Examples where the two disagree or either is wrong (or all of them)."""
         frame = pd.DataFrame(
             {
@@ -225,7 +273,21 @@ class Evaluation:
             keep = (frame["bert"] != frame["distilbert"]) | (frame["bert"] != frame["label"])
             keep |= frame["distilbert"] != frame["label"]
             frame = frame[keep]
-        return frame.reset_index(drop=True)
+        return frame.reset_index(names="index") if keep_index else frame.reset_index(drop=True)
+
+    def reel(self) -> list[ReelCase]:
+        """The disagreements, the wrong model's most confident first (the cases worth a look)."""
+        cases = []
+        rows = zip(self.data.texts, self.data.labels, self.bert.predictions, self.bert.positive_probability,
+                   self.distilbert.predictions, self.distilbert.positive_probability)  # fmt: skip
+        for index, (text, label, bert, bert_pos, distil, distil_pos) in enumerate(rows):
+            if bert == distil:
+                continue
+            own = {"bert": bert_pos if bert == "positive" else 1 - bert_pos,
+                   "distilbert": distil_pos if distil == "positive" else 1 - distil_pos}  # fmt: skip
+            wrong = "bert" if bert != label else "distilbert"
+            cases.append(ReelCase(index, text, label, bert, own["bert"], distil, own["distilbert"], wrong))
+        return sorted(cases, key=lambda case: (-case.wrong_confidence, case.index))
 
     def to_dict(self) -> dict:
         return {

@@ -6,13 +6,19 @@ from __future__ import annotations
 import gradio as gr
 
 from .. import gpu, registry
+from ..explain import core as explain
+from ..explain import figures as explain_figures
+from ..explain import views as explain_views
 from ..gpu import on_gpu
 from ..inputs import UPLOAD_LIMIT_TEXT
 from ..loading import ModelStore
 from ..markup import esc
-from ..storage import STORAGE
+from ..storage import SESSION_TTL_S, STORAGE
 from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, guarded, session_of, validator
 from . import core, figures, views
+
+CSV_TOKENS_CAP = 30  # disagreements whose top tokens go into the CSV (gradient x input: one backward each)
+REEL_STEPS = 20  # integrated-gradients steps per reel case: a few seconds on bert-base, delta shown
 
 
 def evaluate_handler(store: ModelStore):
@@ -27,18 +33,22 @@ def evaluate_handler(store: ModelStore):
             upload: a CSV with columns text,label (positive/negative), 2 MiB at most; empty: the shipped set.
 
         Returns:
-            summary, BERT and DistilBERT confusion matrices, the cases table, its CSV, and the result as
-            JSON (per model accuracy, ci95, confusion, examples_per_second; retention, agreement, verdict).
+            summary, BERT and DistilBERT confusion matrices, the cases table, its CSV (with each model's
+            top attributed tokens, gradient x input, for the first disagreements), and the result as JSON
+            (per model accuracy, ci95, confusion, examples_per_second; retention, agreement, verdict).
         """
         data = core.load_labelled_file(upload)
+        pair = store.pair("sentiment")
         result = core.evaluate(
-            store.pair("sentiment"),
-            data,
-            progress=lambda done, total: progress((done, total), desc="labelling", unit="batches"),
+            pair, data, progress=lambda done, total: progress((done, total), desc="labelling", unit="batches")
         )
+        reel = result.reel()
+        attributed = {case.index: case.text for case in reel[:CSV_TOKENS_CAP]}
+        tokens = explain.top_tokens(pair, attributed, progress=lambda done, total: progress(
+            (done, total), desc="top tokens of the disagreements", unit="examples"))  # fmt: skip
         cases = result.cases()
         csv_path = STORAGE.download(session_of(request), "disagreements_and_errors.csv")
-        cases.to_csv(csv_path, index=False)
+        result.cases_with_tokens(tokens, "gxi").to_csv(csv_path, index=False)
         labels = list(core.LABELS)
         return (
             views.summary_table(result),
@@ -47,9 +57,31 @@ def evaluate_handler(store: ModelStore):
             cases,
             str(csv_path),
             result.to_dict(),
+            reel,
+            0,
         )
 
     return evaluate
+
+
+def reel_handler(store: ModelStore):
+    @on_gpu("reel", gpu.reel_seconds)
+    @guarded("explaining the disagreement")
+    def show(reel: list | None, position: int):
+        """One disagreement of the reel: the text, both predictions, both models' token saliency
+        (integrated gradients) and the attention of DistilBERT's last layer next to its BERT layer."""
+        if not reel:
+            return "No disagreements to show: run an evaluation (or the two models agree on every example).", None, None
+        position = max(0, min(int(position or 0), len(reel) - 1))
+        case = reel[position]
+        shown = core.reel_view(store.pair("sentiment"), case, REEL_STEPS)
+        return (
+            views.reel_case(case, position, len(reel)) + "\n\n" + explain_views.summary(shown.saliency),
+            explain_figures.saliency_figure(shown.saliency.rows),
+            figures.aligned_attention_figure(shown.attention),
+        )
+
+    return show
 
 
 def evaluate_tab(store: ModelStore) -> None:
@@ -72,6 +104,7 @@ def evaluate_tab(store: ModelStore) -> None:
             file_types=[".csv"],
             type="filepath",
             scale=3,
+            elem_classes=PRESENTER_HIDE,  # on stage: the shipped set
         )
         run_button = gr.Button("Evaluate", variant="primary", elem_id="evaluate-run", scale=1)
     summary = gr.Markdown(label="Summary", elem_id="evaluate-summary")
@@ -89,12 +122,26 @@ def evaluate_tab(store: ModelStore) -> None:
     cases_file = gr.File(label="Those examples (CSV)", elem_id="evaluate-csv")
     with gr.Accordion("Raw result (JSON)", open=False, elem_classes=PRESENTER_HIDE):
         raw = gr.JSON(label="Evaluation result")
+    gr.Markdown("### The disagreement reel\nWhere the two models disagree (so one of them is wrong), the wrong "
+                "model's most confident first: why each answered as it did.", elem_classes=PRESENTER_HIDE)  # fmt: skip
+    reel = gr.State([], time_to_live=SESSION_TTL_S)
+    position = gr.State(0, time_to_live=SESSION_TTL_S)
+    with gr.Row():
+        previous = gr.Button("◀ Previous", elem_id="reel-previous", size="sm")
+        following = gr.Button("Next ▶", elem_id="reel-next", size="sm")
+    shown = [gr.Markdown(elem_id="reel-case"), gr.Plot(label="Saliency", elem_id="reel-saliency"),
+             gr.Plot(label="Aligned attention", elem_id="reel-attention")]  # fmt: skip
+    show = reel_handler(store)
     run_button.click(
         run,
         inputs=upload,
         validator=validator(["upload"], lambda upload=None: core.load_labelled_file(upload), blame="upload"),
-        outputs=[summary, bert_confusion, distil_confusion, cases, cases_file, raw],
+        outputs=[summary, bert_confusion, distil_confusion, cases, cases_file, raw, reel, position],
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="evaluate",
-    )
+    ).then(show, inputs=[reel, position], outputs=shown, concurrency_id=HEAVY_QUEUE, api_visibility="private")
+    for button, step in ((previous, -1), (following, 1)):
+        button.click(lambda p, step=step: max(0, p + step), inputs=position, outputs=position, queue=False,
+                     api_visibility="private").then(show, inputs=[reel, position], outputs=shown,
+                                                    concurrency_id=HEAVY_QUEUE, api_visibility="private")  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..markup import esc
 from ..palette import TITLES
-from .core import Evaluation
+from .core import Evaluation, ReelCase
 
 
 def summary_table(result: Evaluation) -> str:
@@ -25,4 +25,18 @@ def summary_table(result: Evaluation) -> str:
         f"**agreement** between the two: {result.agreement:.1%} · {len(result.data)} examples "
         f"from {esc(result.data.name)}. <small>Time: the models' forward passes, in batches of "
         f"similar length, the two models alternating batch by batch, on {esc(result.measured_on)}.</small>"
+    )
+
+
+def reel_case(case: ReelCase, position: int, total: int) -> str:
+    """One disagreement: the text, the truth, both predictions with their probabilities."""
+    marks = {side: "✗ wrong" if case.wrong == side else "✓ right" for side in ("bert", "distilbert")}
+    return (
+        f"**Disagreement {position + 1} of {total}** (the wrong model's most confident first) · "
+        f"example {case.index + 1} of the set\n\n> {esc(case.text)}\n\n"
+        f"| | prediction | probability | |\n|---|---|---|---|\n"
+        f"| truth | {esc(case.label)} | | |\n"
+        f"| {TITLES['bert']} | {esc(case.bert)} | {case.bert_probability:.1%} | {marks['bert']} |\n"
+        f"| {TITLES['distilbert']} | {esc(case.distilbert)} | {case.distilbert_probability:.1%} | "
+        f"{marks['distilbert']} |"
     )

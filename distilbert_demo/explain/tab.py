@@ -1,0 +1,98 @@
+"""The Explain tab: layout and wiring only (attribution is explain/core.py, drawn by
+explain/figures.py and described by explain/views.py)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import gpu, inputs, qa, registry, resources
+from ..gpu import on_gpu
+from ..loading import ModelStore
+from ..markup import notices
+from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, guarded, validator
+from . import core, figures, views
+
+INPUTS = ["task", "text", "question", "method", "steps"]
+
+
+def check(task, text, question="", method="ig", steps=core.DEFAULT_STEPS) -> None:
+    core.check_settings(method, int(steps))
+    if registry.check_task(task) == "qa":
+        qa.check_qa(question, text)
+    else:
+        inputs.check_text(text, task)
+
+
+def explain_handler(store: ModelStore):
+    @on_gpu("explain", gpu.explain_seconds)
+    @guarded("attributing")
+    def explain(
+        task: str,
+        text: str,
+        question: str = "",
+        method: str = "ig",
+        steps: float = core.DEFAULT_STEPS,
+        progress=gr.Progress(),  # noqa: B008 - how Gradio injects its progress tracker
+    ):
+        """Token saliency for BERT and DistilBERT on the same input (Captum): how much each token pushed
+        each model toward its own prediction (the label; the token at the first [MASK]; the chosen
+        span's start and end for qa). Attributions are to that logit, at the word embeddings, one per
+        token with [CLS] and [SEP] included.
+
+        Args:
+            task: "sentiment", "fill-mask" or "qa".
+            text: the sentence; for "qa", the context.
+            question: for "qa" only, the question.
+            method: "ig" (integrated gradients from a [PAD] baseline; reports its convergence delta) or
+                "gxi" (gradient x input: fast, no completeness guarantee).
+            steps: integration steps for "ig" (1-500): more steps, a smaller delta.
+
+        Returns:
+            notice, the saliency rows (figure), a summary (top tokens and completeness per model), and
+            the result as JSON: models.bert / models.distilbert with tokens, attributions, target,
+            method and delta (qa: the start, with the end under "end").
+        """
+        result = core.explain(
+            store.pair(task), text, method, int(steps), question,
+            progress=lambda done, total: progress((done, total), desc="attributing", unit="models"),
+        )  # fmt: skip
+        return notices(result.notices), figures.saliency_figure(result.rows), views.summary(result), result.to_dict()
+
+    return explain
+
+
+def explain_tab(store: ModelStore) -> tuple[gr.Radio, gr.Textbox, gr.Textbox]:
+    gr.Markdown(
+        "Where the points go: which tokens pushed each model toward its answer, for the same input. "
+        "Integrated gradients (Captum) from a baseline where every token but [CLS] and [SEP] is [PAD]; "
+        "their sum equals the change of the answer's logit from that baseline, up to the convergence delta "
+        "shown next to each row. Runs outside every timing, one model at a time.",
+        elem_classes=PRESENTER_HIDE,
+    )
+    with gr.Row():
+        task = gr.Radio(list(registry.TASKS), value="sentiment", label="Task", elem_id="explain-task")
+        method = gr.Radio([("integrated gradients", "ig"), ("gradient x input (fast)", "gxi")], value="ig",
+                          label="Method", elem_id="explain-method")  # fmt: skip
+        steps = gr.Slider(1, core.MAX_STEPS, value=core.DEFAULT_STEPS, step=1, label="Integration steps",
+                          elem_id="explain-steps", elem_classes=PRESENTER_HIDE)  # fmt: skip
+    with gr.Row(equal_height=True):
+        with gr.Column(scale=5):
+            text = gr.Textbox(label="Text", value=resources.examples()["sentiment"][0], lines=2, elem_id="explain-text")
+            question = gr.Textbox(label="Question (qa)", value="", visible=False, elem_id="explain-question")
+        run = gr.Button("Explain", variant="primary", elem_id="explain-run", scale=1)
+    task.change(lambda t: gr.update(visible=t == "qa"), task, question, api_visibility="private")
+    notice = gr.Markdown(label="Notice", elem_id="explain-notice")
+    figure = gr.Plot(label="Saliency", elem_id="explain-figure")
+    summary = gr.Markdown(label="Summary", elem_id="explain-summary", elem_classes="verdict")
+    with gr.Accordion("Raw result (JSON)", open=False, elem_classes=PRESENTER_HIDE):
+        raw = gr.JSON(label="Explanation")
+    run.click(
+        explain_handler(store),
+        inputs=[task, text, question, method, steps],
+        outputs=[notice, figure, summary, raw],
+        validator=validator(INPUTS, check, blame="text"),
+        concurrency_limit=1,
+        concurrency_id=HEAVY_QUEUE,
+        api_name="explain",
+    )
+    return task, text, question

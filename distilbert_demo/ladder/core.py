@@ -1,0 +1,382 @@
+"""The compression ladder: both models in every variant (variants.py), on one scale.
+
+For each model and variant: latency (median and p90 of interleaved runs on one input of `seq_len`
+real tokens, batch 1), weight size on disk, peak memory of a forward pass (PyTorch variants), and
+what the variant keeps: its top-1 agreement with the same model in fp32, the largest logit
+difference from it, and its accuracy with a 95% Wilson interval. Sentiment is scored on the
+labelled set (the Evaluate tab's), fill-mask on masked-word recovery in the held-out sentences of
+the toy corpus (one word masked in each). Retention is accuracy over BERT fp32's.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from .. import measure, resources, variants
+from ..bench.core import ids_of_length
+from ..distill.corpus import split
+from ..evaluate.core import CHANCE, LabelledSet, load_labelled_file, wilson_interval
+from ..inputs import InputError
+from ..loading import LoadedModel, Pair
+from ..measure import MIB, LatencyStats
+
+log = logging.getLogger(__name__)
+
+TASKS = ("sentiment", "fill-mask")  # accuracy needs labels: the labelled set, or the masked word itself
+DEFAULT_SEQ_LEN = 128
+DEFAULT_BUDGET_S = 10.0  # seconds of timing for all variants together
+MAX_BUDGET_S = 120.0
+KEEP = 0.97  # "the fastest model that keeps 97%": the line the chart draws and the verdict uses
+BATCH = 16  # examples per forward pass when scoring
+
+
+@dataclass
+class LadderRow:
+    model: str  # "bert" or "distilbert"
+    checkpoint: str
+    variant: str
+    available: bool
+    reason: str = ""
+    latency: LatencyStats | None = None
+    size_mb: float | None = None
+    peak_memory_mb: float | None = None  # None for ONNX Runtime: its allocator is outside PyTorch's profiler
+    correct: int | None = None
+    total: int | None = None
+    agreement_with_fp32: float | None = None
+    max_abs_diff_vs_fp32: float | None = None
+    build_s: float | None = None
+    speedup: float | None = None  # BERT fp32's median over this row's
+    retention: float | None = None  # accuracy over BERT fp32's
+    note: str = ""
+
+    @property
+    def accuracy(self) -> float | None:
+        return None if self.correct is None or not self.total else self.correct / self.total
+
+    @property
+    def ci95(self) -> tuple[float, float] | None:
+        return None if self.correct is None or not self.total else wilson_interval(self.correct, self.total)
+
+    @property
+    def label(self) -> str:
+        return f"{'BERT' if self.model == 'bert' else 'DistilBERT'} {self.variant}"
+
+    def to_dict(self) -> dict:
+        def rounded(value, digits=4):
+            return None if value is None else round(value, digits)
+
+        latency = None if self.latency is None else {
+            "median": round(self.latency.median_ms, 4), "p90": round(self.latency.p90_ms, 4), "n": self.latency.runs
+        }  # fmt: skip
+        return {
+            "model": self.model,
+            "checkpoint": self.checkpoint,
+            "variant": self.variant,
+            "available": self.available,
+            "reason": self.reason,
+            "latency_ms": latency,
+            "size_mb": rounded(self.size_mb, 3),
+            "peak_memory_mb": rounded(self.peak_memory_mb, 3),
+            "accuracy": rounded(self.accuracy, 6),
+            "ci95": None if self.ci95 is None else [round(x, 6) for x in self.ci95],
+            "agreement_with_fp32": rounded(self.agreement_with_fp32, 6),
+            "max_abs_diff_vs_fp32": None if self.max_abs_diff_vs_fp32 is None else float(self.max_abs_diff_vs_fp32),
+            "speedup_vs_bert_fp32": rounded(self.speedup),
+            "retention": rounded(self.retention, 6),
+            "build_s": rounded(self.build_s, 3),
+            "note": self.note,
+        }
+
+
+@dataclass
+class Ladder:
+    task: str
+    rows: list[LadderRow]
+    seq_len: int
+    scored_on: str  # what accuracy was measured on
+    examples: int
+    measured_on: str
+    untrained: bool  # a side is an untrained twin: accuracies are noise
+    notes: list[str] = field(default_factory=list)
+
+    def row(self, model: str, variant: str) -> LadderRow:
+        return next(r for r in self.rows if r.model == model and r.variant == variant)
+
+    @property
+    def reference(self) -> LadderRow:
+        return self.row("bert", "fp32")
+
+    @property
+    def retention_defined(self) -> bool:
+        """Retention means something only when BERT fp32 is told apart from chance (its interval
+        clear of it); fill-mask's chance is ~0, sentiment's 50%."""
+        ci = self.reference.ci95
+        chance = CHANCE if self.task == "sentiment" else 0.0
+        return ci is not None and ci[0] > chance
+
+    def measured(self) -> list[LadderRow]:
+        return [r for r in self.rows if r.available and r.latency is not None]
+
+    def frontier(self) -> list[LadderRow]:
+        """The rows no other row beats on both speed and accuracy, fastest first (the Pareto front)."""
+        rows = sorted((r for r in self.measured() if r.accuracy is not None), key=lambda r: r.latency.median_ms)
+        front, best = [], -1.0
+        for row in rows:  # fastest first: a row joins when it is more accurate than every faster one
+            if row.accuracy > best:
+                front.append(row)
+                best = row.accuracy
+        return front
+
+    def fastest_keeping(self, share: float = KEEP) -> LadderRow | None:
+        """The fastest row whose accuracy is at least `share` of BERT fp32's."""
+        reference = self.reference.accuracy
+        if reference is None:
+            return None
+        keeping = [r for r in self.measured() if r.accuracy is not None and r.accuracy >= share * reference]
+        return min(keeping, key=lambda r: r.latency.median_ms, default=None)
+
+    def caveats(self) -> list[str]:
+        said = []
+        if self.untrained:
+            said.append("untrained twins: the accuracies are noise, the speeds and sizes are real")
+        if not self.retention_defined:
+            said.append("BERT fp32 cannot be told from chance here, so retention is undefined")
+        return said
+
+    def to_dict(self) -> dict:
+        best = self.fastest_keeping()
+        return {
+            "task": self.task,
+            "seq_len": self.seq_len,
+            "scored_on": self.scored_on,
+            "examples": self.examples,
+            "measured_on": self.measured_on,
+            "retention_defined": self.retention_defined,
+            "caveats": self.caveats(),
+            "fastest_keeping_97": None if best is None else {"model": best.model, "variant": best.variant},
+            "frontier": [{"model": r.model, "variant": r.variant} for r in self.frontier()],
+            "notes": self.notes,
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+
+# What each variant is scored on
+
+
+@dataclass
+class Scoring:
+    """Batches of named CPU tensors for one model, what is scored in each, and the truth."""
+
+    name: str
+    batches: list[dict[str, torch.Tensor]]
+    positions: list[torch.Tensor | None]  # fill-mask: (row, column) of the masked token per batch
+    truth: list[int]  # label index or masked token id, in order
+
+
+def sentiment_scoring(loaded: LoadedModel, data: LabelledSet) -> Scoring:
+    labels = [loaded.labels.index(label) for label in data.labels]
+    batches = []
+    for start in range(0, len(data), BATCH):
+        encoded = loaded.tokenizer(data.texts[start : start + BATCH], padding=True, truncation=True, max_length=512,
+                                   return_tensors="pt")  # fmt: skip
+        batches.append({k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")})
+    return Scoring(data.name, batches, [None] * len(batches), labels)
+
+
+def masked_sentences() -> list[str]:
+    """The toy corpus's held-out sentences: never trained on by the Distill tab's students either."""
+    return split(resources.toy_corpus())[1]
+
+
+def fill_mask_scoring(loaded: LoadedModel, sentences: list[str]) -> Scoring:
+    """Each sentence with its middle word-piece masked; the truth is that piece."""
+    tok = loaded.tokenizer
+    batches, positions, truth = [], [], []
+    for start in range(0, len(sentences), BATCH):
+        encoded = tok(sentences[start : start + BATCH], padding=True, truncation=True, max_length=512,
+                      return_tensors="pt")  # fmt: skip
+        ids = encoded["input_ids"]
+        lengths = encoded["attention_mask"].sum(1)
+        columns = (lengths - 1) // 2  # between [CLS] (0) and [SEP] (length - 1)
+        rows = torch.arange(len(ids))
+        truth += ids[rows, columns].tolist()
+        ids[rows, columns] = tok.mask_token_id
+        batches.append({k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")})
+        positions.append(torch.stack([rows, columns], 1))
+    return Scoring("held-out toy-corpus sentences, one word masked", batches, positions, truth)
+
+
+def score(forward: Callable[[dict[str, torch.Tensor]], torch.Tensor], scoring: Scoring) -> torch.Tensor:
+    """The scored logits, one row per example: (N, classes) or (N, vocabulary) at the masks."""
+    out = []
+    for batch, where in zip(scoring.batches, scoring.positions):
+        with measure.MACHINE:  # one batch at a time: a comparison can be timed in between
+            logits = forward(batch)
+        out.append(logits if where is None else logits[where[:, 0], where[:, 1]])
+    return torch.cat(out)
+
+
+# The ladder
+
+
+def _build(row: LadderRow, model: LoadedModel, cache: Path, say) -> variants.Variant | None:
+    """The variant, or None with the row marked unavailable and why (an export or a compile that
+    fails here is reported in its row, not fatal to the ladder)."""
+    say(f"{model.side} {row.variant}: building")
+    try:
+        with measure.MACHINE:
+            return variants.KEPT.get(model, row.variant, cache)  # shared with the Compare tab
+    except variants.VariantUnavailable as err:
+        row.available, row.reason = False, str(err).split(": ", 1)[-1]
+    except Exception as err:  # noqa: BLE001
+        log.exception("building %s %s failed", model.name, row.variant)
+        row.available, row.reason = False, f"failed here: {(str(err).strip().splitlines() or [''])[0][:300]}"
+    return None
+
+
+def _score_row(row: LadderRow, variant: variants.Variant, scoring: Scoring, reference: list, say) -> None:
+    """Accuracy, and agreement and largest logit difference against fp32 (the first variant scored)."""
+    row.size_mb, row.build_s, row.note = variant.size_bytes / MIB, variant.build_s, variant.note
+    say(f"{row.model} {row.variant}: scoring on {scoring.name}")
+    logits = score(variant.forward, scoring)
+    predicted = logits.argmax(-1)
+    row.correct, row.total = int((predicted == torch.tensor(scoring.truth)).sum()), len(scoring.truth)
+    if not reference:
+        reference += [logits, predicted]
+    row.agreement_with_fp32 = float((predicted == reference[1]).float().mean())
+    row.max_abs_diff_vs_fp32 = float((logits - reference[0]).abs().max())
+
+
+def check_settings(task: str, seq_len: int, budget_s: float, chosen: list[str]) -> None:
+    if task not in TASKS:
+        why = f"the ladder scores {' and '.join(TASKS)} (accuracy needs labels), not {task!r}."
+        raise InputError(why, field="task")
+    if not 8 <= int(seq_len) <= 512:
+        raise InputError("the sequence length must be between 8 and 512 tokens.", field="seq_len")
+    if not 0 < float(budget_s) <= MAX_BUDGET_S:
+        raise InputError(f"the timing budget must be between 0 and {MAX_BUDGET_S:g} seconds.", field="budget_s")
+    unknown = [v for v in chosen if v not in variants.VARIANTS]
+    if unknown or not chosen:
+        raise InputError(f"choose variants among {', '.join(variants.VARIANTS)}.", field="variants")
+
+
+@dataclass
+class Built:
+    """Every chosen variant of both models, built and scored: ready to be timed at any length."""
+
+    task: str
+    rows: list[LadderRow]
+    runs: dict[tuple[str, str], variants.Variant]  # (model, variant) -> the variant
+    tokenizers: dict[str, object]  # model -> its tokenizer (the timed input is real text)
+    scored_on: str
+    examples: int
+    untrained: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def build_and_score(
+    pair: Pair,
+    cache: Path,
+    chosen: list[str] | tuple[str, ...] = variants.VARIANTS,
+    data: LabelledSet | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Built:
+    """Build every chosen variant of both models (fp32 always: it is the reference) and score it."""
+    chosen = list(dict.fromkeys(["fp32", *chosen]))
+    check_settings(pair.task, DEFAULT_SEQ_LEN, DEFAULT_BUDGET_S, chosen)
+    say = progress or (lambda _: None)
+    data = data if data is not None or pair.task != "sentiment" else load_labelled_file(None)
+    sentences = masked_sentences() if pair.task == "fill-mask" else []
+    rows, runs = [], {}
+    for model in pair.sides():
+        scoring = sentiment_scoring(model, data) if pair.task == "sentiment" else fill_mask_scoring(model, sentences)
+        reference: list[torch.Tensor] = []  # fp32's scored logits and predictions (fp32 is built first)
+        for name in chosen:
+            row = LadderRow(model.side, model.name, name, available=True)
+            rows.append(row)
+            variant = _build(row, model, cache, say)
+            if variant is not None:
+                _score_row(row, variant, scoring, reference, say)
+                runs[(model.side, name)] = variant
+    notes = []
+    if variants.INT8_PATH in variants.INT8_DEPRECATED and "int8" in chosen:
+        notes.append(f"int8: {variants.INT8_DEPRECATED[variants.INT8_PATH]}; it is kept because it was the "
+                     "fastest int8 path measured (README, the compression ladder)")  # fmt: skip
+    if any(r.variant in variants.ONNX and r.available for r in rows):
+        notes.append("ONNX Runtime variants: attention maps stay on the PyTorch model")
+    tokenizers = {m.side: m.tokenizer for m in pair.sides()}
+    return Built(pair.task, rows, runs, tokenizers, scoring.name, len(scoring.truth), pair.uses_twins, notes)
+
+
+def time_ladder(built: Built, seq_len: int = DEFAULT_SEQ_LEN, budget_s: float = DEFAULT_BUDGET_S,
+                progress: Callable[[str], None] | None = None) -> Ladder:  # fmt: skip
+    """Time every built variant together on one input of `seq_len` real tokens (batch 1, runs
+    interleaved), and measure each PyTorch variant's peak memory on it."""
+    check_settings(built.task, seq_len, budget_s, ["fp32"])
+    rows = [replace(row) for row in built.rows]  # a fresh copy: one Built can be timed at several lengths
+    inputs = {}
+    for side, tokenizer in built.tokenizers.items():
+        ids = ids_of_length(tokenizer, seq_len, built.task == "fill-mask")
+        row = [tokenizer.cls_token_id, *ids, tokenizer.sep_token_id]
+        inputs[side] = {"input_ids": torch.tensor([row]), "attention_mask": torch.ones(1, len(row), dtype=torch.long)}
+        if "token_type_ids" in tokenizer.model_input_names:
+            inputs[side]["token_type_ids"] = torch.zeros(1, len(row), dtype=torch.long)
+    for row in rows:
+        variant = built.runs.get((row.model, row.variant))
+        if variant is not None and variant.module is not None:  # PyTorch's profiler sees PyTorch's allocator
+            with measure.MACHINE:
+                forward = lambda v=variant, i=inputs[row.model]: v.forward(i)  # noqa: E731
+                row.peak_memory_mb = measure.peak_forward_bytes(forward) / MIB
+    (progress or (lambda _: None))(f"timing {len(built.runs)} variants together at {seq_len} tokens")
+    forwards = {key: (lambda v=v, i=inputs[key[0]]: v.forward(i)) for key, v in built.runs.items()}
+    with measure.OutsideLoad() as outside:
+        timings = measure.time_interleaved(forwards, budget_s=budget_s) if forwards else {}
+    for row in rows:
+        row.latency = timings.get((row.model, row.variant))
+    result = Ladder(built.task, rows, seq_len, built.scored_on, built.examples, measure.device_label(measure.CPU),
+                    built.untrained, list(built.notes))  # fmt: skip
+    reference = result.reference
+    for row in result.measured():
+        row.speedup = reference.latency.median_ms / row.latency.median_ms
+        if reference.accuracy and row.accuracy is not None:
+            row.retention = row.accuracy / reference.accuracy
+    if outside.share > measure.OutsideLoad.BUSY:
+        result.notes.append(f"other processes used {outside.share:.0%} of the CPUs while timing")
+    return result
+
+
+def ladder(
+    pair: Pair,
+    cache: Path,
+    chosen: list[str] | tuple[str, ...] = variants.VARIANTS,
+    seq_len: int = DEFAULT_SEQ_LEN,
+    data: LabelledSet | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
+    progress: Callable[[str], None] | None = None,
+) -> Ladder:
+    """Build, score and time every chosen variant of both models (fp32 always: it is the reference)."""
+    check_settings(pair.task, seq_len, budget_s, ["fp32", *chosen])
+    return time_ladder(build_and_score(pair, cache, chosen, data, progress), seq_len, budget_s, progress)
+
+
+def onnx_bundle(loaded: LoadedModel, cache: Path, target: Path) -> int:
+    """A zip that a phone or a browser runtime (ONNX Runtime Mobile / Web) loads: the int8 ONNX model
+    with the tokenizer files and the config (its labels). Returns its size in bytes."""
+    variants.check("onnx-int8")
+    with measure.MACHINE:
+        model = variants.quantize_onnx(variants.export_onnx(loaded, variants.cache_folder(loaded, cache)))
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded.tokenizer.save_pretrained(tmp)
+        loaded.model.config.save_pretrained(tmp)
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:
+            bundle.write(model, "model.onnx")
+            for path in sorted(Path(tmp).iterdir()):
+                bundle.write(path, path.name)
+    return target.stat().st_size

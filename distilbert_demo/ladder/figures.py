@@ -1,0 +1,48 @@
+"""The ladder's Pareto chart from its rows: pure functions, no models, no Gradio."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import plotly.graph_objects as go
+
+from ..palette import COLORS, TITLES
+
+if TYPE_CHECKING:  # types only: figures never import the code that runs models
+    from .core import Ladder
+
+
+def pareto_figure(ladder: Ladder, keep: float) -> go.Figure:
+    """Latency (x, log) against the share of BERT fp32's accuracy kept (y); marker area for the size
+    on disk; the Pareto front drawn through the rows nothing beats on both; the `keep` line dashed."""
+    reference = ladder.reference.accuracy or 0.0
+    fig = go.Figure()
+    measured = [r for r in ladder.measured() if r.accuracy is not None]
+    largest = max((r.size_mb for r in measured if r.size_mb), default=1.0)
+    kept = (lambda r: r.accuracy / reference) if reference else (lambda r: r.accuracy)
+    for side in ("bert", "distilbert"):
+        rows = [r for r in measured if r.model == side]
+        fig.add_trace(go.Scatter(
+            x=[r.latency.median_ms for r in rows], y=[kept(r) for r in rows], mode="markers+text",
+            name=TITLES[side], text=[r.variant for r in rows], textposition="top center",
+            marker={"color": COLORS[side], "size": [12 + 38 * (r.size_mb or 0) / largest for r in rows],
+                    "sizemode": "diameter", "opacity": 0.75, "line": {"width": 1, "color": "#333"}},
+            customdata=[[r.size_mb, r.latency.p90_ms, r.accuracy] for r in rows],
+            hovertemplate="%{text}: %{x:.1f} ms (p90 %{customdata[1]:.1f}), %{customdata[0]:.0f} MB, "
+                          "accuracy %{customdata[2]:.1%}<extra>%{fullData.name}</extra>",
+        ))  # fmt: skip
+    front = ladder.frontier()
+    fig.add_trace(go.Scatter(x=[r.latency.median_ms for r in front], y=[kept(r) for r in front], mode="lines",
+                             name="Pareto front", line={"color": "#555", "dash": "dot", "shape": "hv"}))  # fmt: skip
+    if reference:
+        fig.add_hline(y=keep, line_dash="dash", line_color="#999", annotation_text=f"keeps {keep:.0%}",
+                      annotation_position="bottom right")  # fmt: skip
+    fig.update_xaxes(title_text=f"latency, median ms ({ladder.seq_len} tokens, batch 1; log scale)", type="log")
+    fig.update_yaxes(title_text="accuracy kept (share of BERT fp32's)" if reference else "accuracy",
+                     tickformat=".0%")  # fmt: skip
+    fig.update_layout(
+        title="The compression ladder: faster to the left, more accurate up, marker area = size on disk",
+        height=460, margin={"l": 10, "r": 10, "t": 60, "b": 10}, template="plotly_white",
+        legend={"orientation": "h", "y": -0.2},
+    )  # fmt: skip
+    return fig

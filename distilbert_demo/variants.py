@@ -1,0 +1,379 @@
+"""The ways one checkpoint can run on a CPU, behind one interface: precisions and runtimes.
+
+    fp32            the loaded model (the reference every other variant is checked against)
+    bf16            bf16 weights (`model.to(torch.bfloat16)`); fast only with bf16 matrix units
+    bf16-compiled   the bf16 model through torch.compile with freezing (compiled once, timed after)
+    int8            dynamic int8 quantisation of the Linear layers (INT8_PATH says which library)
+    onnx-fp32       the model exported with torch.onnx.export (dynamo), run by ONNX Runtime
+    onnx-int8       that export, dynamically quantised by ONNX Runtime's quantiser
+
+Every variant runs on the CPU (the question it answers is what a CPU deployment can do), takes the
+tokenizer's named tensors and returns float32 logits. A variant this machine cannot run is refused
+with its reason (VariantUnavailable), never silently replaced by another one.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib.util
+import io
+import logging
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import gpu
+from .inputs import InputError
+from .loading import LoadedModel
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("fp32", "bf16", "bf16-compiled", "int8", "onnx-fp32", "onnx-int8")
+EXACT = ("fp32", "onnx-fp32")  # meant to give fp32's logits (within EXACT_TOLERANCE); the rest are lossy
+EXACT_TOLERANCE = 1e-4
+ONNX = ("onnx-fp32", "onnx-int8")
+CPU = torch.device("cpu")
+
+# Which int8 path `int8` uses. Chosen by measurement (python -m benchmarks.int8_paths; README,
+# "The compression ladder"): swapping is this one line. "torch.ao" is PyTorch's eager dynamic
+# quantisation, deprecated in favour of torchao; "torchao" is torchao's
+# Int8DynamicActivationInt8WeightConfig.
+INT8_PATH = "torch.ao"
+INT8_DEPRECATED = {"torch.ao": "torch.ao.quantization.quantize_dynamic is deprecated (torchao replaces it)"}
+
+
+class VariantUnavailable(InputError):
+    """This machine cannot run the variant; the message says why."""
+
+
+@dataclass
+class Variant:
+    """One checkpoint in one variant, ready to run."""
+
+    name: str  # one of VARIANTS
+    checkpoint: str
+    forward: Callable[[dict[str, torch.Tensor]], torch.Tensor]  # named CPU tensors -> float32 logits
+    size_bytes: int  # the weights as saved to disk in this variant
+    build_s: float  # copy / quantise / export / compile time
+    module: torch.nn.Module | None = None  # the PyTorch module (None for ONNX Runtime)
+    files: list[Path] = field(default_factory=list)  # the ONNX file(s)
+    note: str = ""
+
+
+def _has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+@functools.cache
+def _bf16_runs() -> tuple[bool, str]:
+    """Whether this CPU runs bf16 matrix products at all (speed is measured, never assumed)."""
+    try:
+        a = torch.ones(4, 4, dtype=torch.bfloat16)
+        (a @ a).sum().item()
+    except RuntimeError as err:
+        return False, f"this CPU cannot run bf16 matrix products ({err})"
+    return True, ""
+
+
+def _why_not_compiled() -> str:
+    if gpu.ZERO_GPU:
+        return "ZeroGPU does not allow torch.compile"
+    if not (shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
+        return "torch.compile needs a C++ compiler on the CPU and none was found"
+    return _bf16_runs()[1]
+
+
+def _why_not_int8() -> str:
+    if INT8_PATH == "torchao":
+        return "" if _has_module("torchao") else "torchao is not installed (pip install torchao)"
+    engines = set(torch.backends.quantized.supported_engines)
+    return "" if {"x86", "fbgemm"} & engines else "this PyTorch build has no x86 quantised kernels"
+
+
+def _why_not_onnx() -> str:
+    missing = [m for m in ("onnxruntime", "onnxscript", "onnx") if not _has_module(m)]
+    return f"{', '.join(missing)} not installed (pip install {' '.join(missing)})" if missing else ""
+
+
+_WHY_NOT = {
+    "fp32": lambda: "",
+    "bf16": lambda: _bf16_runs()[1],
+    "bf16-compiled": _why_not_compiled,
+    "int8": _why_not_int8,
+    "onnx-fp32": _why_not_onnx,
+    "onnx-int8": _why_not_onnx,
+}
+
+
+def availability(name: str) -> tuple[bool, str]:
+    """Whether this machine can run the variant, and if not, why (shown as is)."""
+    if name not in VARIANTS:
+        return False, f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}"
+    why = _WHY_NOT[name]()
+    return not why, why
+
+
+def check(name: str) -> None:
+    available, why = availability(name)
+    if not available:
+        raise VariantUnavailable(f"{name}: {why}")
+
+
+def _state_bytes(module: torch.nn.Module) -> int:
+    """The size of the module's weights as torch.save writes them (packed int8 included)."""
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    return buffer.getbuffer().nbytes
+
+
+def _torch_forward(module: torch.nn.Module) -> Callable[[dict[str, torch.Tensor]], torch.Tensor]:
+    def forward(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        with torch.inference_mode():
+            return module(**inputs).logits.float()
+
+    return forward
+
+
+def int8_module(model: torch.nn.Module) -> torch.nn.Module:
+    """A dynamically int8-quantised copy of `model` (its Linear layers), by INT8_PATH."""
+    copied = copy.deepcopy(model).to(CPU).eval()
+    if INT8_PATH == "torchao":
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+        quantize_(copied, Int8DynamicActivationInt8WeightConfig())
+        return copied
+    # Deprecated in the pinned torch, and still the fastest int8 path measured here (INT8_DEPRECATED
+    # says so on the page); its DeprecationWarning is left to show.
+    return torch.ao.quantization.quantize_dynamic(copied, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def cache_folder(loaded: LoadedModel, cache: Path) -> Path:
+    """Where a checkpoint's ONNX files are kept (one folder per task, side and checkpoint)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{loaded.task}-{loaded.side}-{loaded.name}").strip("_")[:120]
+    return cache / (slug or "model")
+
+
+class _Logits(torch.nn.Module):
+    """Named tensors in, logits out: the graph ONNX Runtime is fed (segment ids only for BERT)."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        named = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            named["token_type_ids"] = token_type_ids
+        return self.model(**named).logits
+
+
+def _example_inputs(loaded: LoadedModel) -> dict[str, torch.Tensor]:
+    encoded = loaded.tokenizer(["a short example", "and a second, longer example sentence"], padding=True,
+                               return_tensors="pt")  # fmt: skip
+    return {k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+
+
+def export_onnx(loaded: LoadedModel, folder: Path) -> Path:
+    """Export the model (in eval mode: dropout left on mismatches by ~2 logits) with the dynamo
+    exporter, inputs by name, batch and sequence length dynamic; cached per checkpoint in `folder`."""
+    path = folder / "model.onnx"
+    if path.is_file():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    model = copy.deepcopy(loaded.model).to(CPU).float().eval()
+    example = _example_inputs(loaded)
+    batch, seq = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("seq", min=2, max=512)
+    dynamic = {name: {0: batch, 1: seq} for name in example}
+    partial = folder / "partial.onnx"
+    with torch.inference_mode(False), torch.no_grad():
+        program = torch.onnx.export(
+            _Logits(model).eval(), args=(), kwargs=example, dynamo=True, dynamic_shapes=dynamic,
+            input_names=list(example), output_names=["logits"], verbose=False,
+        )  # fmt: skip
+        program.save(str(partial), external_data=False)
+    partial.replace(path)  # a half-written file is never taken for a cached export
+    return path
+
+
+def quantize_onnx(source: Path) -> Path:
+    """ONNX Runtime's dynamic int8 quantisation of an exported model (weights int8, activations
+    quantised on the fly), cached next to it."""
+    target = source.with_name("model-int8.onnx")
+    if target.is_file():
+        return target
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    # ONNX Runtime's recommended first step: shape inference and graph optimisation before quantising
+    # (its symbolic shape pass fails on dynamo-exported graphs and is skipped).
+    prepared, partial = source.with_name("prepared.onnx"), source.with_name("partial-int8.onnx")
+    quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+    quantize_dynamic(str(prepared), str(partial), weight_type=QuantType.QInt8)
+    prepared.unlink()
+    partial.replace(target)
+    return target
+
+
+def ort_session(path: Path):
+    """An ONNX Runtime session with as many threads as torch uses: two engines spinning their own
+    thread pools on two cores slow each other down."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # No busy-waiting between runs: a spinning ONNX Runtime pool takes the cores from whatever runs
+    # next (PyTorch, in the ladder's interleaved timing), which then looks slower than it is.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _ort_forward(session) -> Callable[[dict[str, torch.Tensor]], torch.Tensor]:
+    wanted = {i.name for i in session.get_inputs()}
+
+    def forward(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        feed = {k: v.cpu().numpy() for k, v in inputs.items() if k in wanted}
+        return torch.from_numpy(session.run(["logits"], feed)[0]).float()
+
+    return forward
+
+
+def compile_bf16(model: torch.nn.Module) -> torch.nn.Module:
+    """torch.compile of a bf16 copy with freezing (weights folded into the graph as constants: the
+    gain over plain compile), dynamic shapes so one graph serves every length."""
+    import torch._inductor.config as inductor
+
+    inductor.freezing = True  # what TORCHINDUCTOR_FREEZING=1 sets; only affects inference graphs
+    return torch.compile(model, dynamic=True)
+
+
+def build(loaded: LoadedModel, name: str, cache: Path, warm: dict[str, torch.Tensor] | None = None) -> Variant:
+    """`loaded` in variant `name`, on the CPU. ONNX files are cached under `cache`/<checkpoint>/;
+    the compiled variant is compiled here (on `warm`, or a short example) so that its compile time
+    is counted in build_s, not in its latency."""
+    check(name)
+    started = time.perf_counter()
+    fp32 = loaded.model if loaded.device.type == "cpu" else copy.deepcopy(loaded.model).to(CPU)
+    fp32.eval()
+    checkpoint = loaded.name
+    if name == "fp32":
+        return Variant(name, checkpoint, _torch_forward(fp32), _state_bytes(fp32), 0.0, module=fp32)
+    if name in ("bf16", "bf16-compiled"):
+        half = copy.deepcopy(fp32).to(torch.bfloat16)
+        size = _state_bytes(half)
+        if name == "bf16":
+            return Variant(name, checkpoint, _torch_forward(half), size, time.perf_counter() - started, module=half)
+        compiled = compile_bf16(half)
+        forward = _torch_forward(compiled)
+        forward(warm if warm is not None else _example_inputs(loaded))  # compiles now
+        return Variant(name, checkpoint, forward, size, time.perf_counter() - started, module=half,
+                       note="torch.compile (inductor, freezing, dynamic shapes)")  # fmt: skip
+    if name == "int8":
+        quantised = int8_module(fp32)
+        note = f"int8 through {INT8_PATH}" + (f"; {INT8_DEPRECATED[INT8_PATH]}" if INT8_PATH in INT8_DEPRECATED else "")
+        return Variant(name, checkpoint, _torch_forward(quantised), _state_bytes(quantised),
+                       time.perf_counter() - started, module=quantised, note=note)  # fmt: skip
+    path = export_onnx(loaded, cache_folder(loaded, cache))
+    if name == "onnx-int8":
+        path = quantize_onnx(path)
+    session = ort_session(path)
+    note = "ONNX Runtime (attention maps stay on the PyTorch model)"
+    return Variant(name, checkpoint, _ort_forward(session), path.stat().st_size, time.perf_counter() - started,
+                   files=[path], note=note)  # fmt: skip
+
+
+# Variants as stand-ins for the loaded model (the Compare tab runs "BERT fp32 vs DistilBERT int8")
+
+
+class _Runner:
+    """What the comparison calls a model: config, eval(), and a call that returns `.logits` (for
+    variants without a PyTorch module of their own to call: ONNX Runtime, the compiled graph)."""
+
+    def __init__(self, variant: Variant, config):
+        self.variant, self.config = variant, config
+
+    def eval(self):
+        return self
+
+    def __call__(self, **inputs):
+        return _Output(self.variant.forward(inputs))
+
+
+@dataclass
+class _Output:
+    logits: torch.Tensor
+
+
+@dataclass
+class VariantModel(LoadedModel):
+    """A loaded model running as one of VARIANTS: same checkpoint, tokenizer and labels."""
+
+    variant: str = "fp32"
+    reference_params: int = 0
+    size_bytes: int = 0
+
+    @property
+    def device(self) -> torch.device:
+        return CPU
+
+    @property
+    def params(self) -> int:
+        return self.reference_params  # quantised weights are packed, not parameters: count the original's
+
+    @property
+    def weights_bytes(self) -> int:
+        return self.size_bytes  # as saved to disk in this variant
+
+    @property
+    def layers(self) -> int:
+        config = self.model.config
+        return getattr(config, "num_hidden_layers", None) or config.n_layers
+
+
+MAX_KEPT = 12  # built variants kept for reuse (one task's six variants of both models)
+
+
+class Kept:
+    """Variants built once and reused (the Compare tab and the ladder share them), the oldest
+    dropped past MAX_KEPT; one build at a time."""
+
+    def __init__(self):
+        self._built: dict[tuple, Variant] = {}
+        self._lock = threading.Lock()
+
+    def get(self, loaded: LoadedModel, name: str, cache: Path) -> Variant:
+        key = (loaded.task, loaded.side, loaded.name, id(loaded.model), name)
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = build(loaded, name, cache)
+                while len(self._built) > MAX_KEPT:
+                    self._built.pop(next(iter(self._built)))
+            return self._built[key]
+
+
+KEPT = Kept()
+
+
+def as_variant(loaded: LoadedModel, name: str, cache: Path) -> LoadedModel:
+    """`loaded` running as variant `name` (fp32: `loaded` itself). PyTorch variants keep their module,
+    so the comparison runs its own path on them (the vocabulary projection at the masks only);
+    ONNX Runtime and the compiled graph run the whole model, projection at every position included."""
+    if name == "fp32":
+        return loaded
+    if loaded.task == "qa":
+        raise InputError("variants cover fill-mask and sentiment; question answering runs in fp32.", field="variant")
+    variant = KEPT.get(loaded, name, cache)
+    runs_own_path = variant.module is not None and name != "bf16-compiled"
+    model = variant.module if runs_own_path else _Runner(variant, loaded.model.config)
+    return VariantModel(
+        loaded.task, loaded.side, f"{loaded.name} ({name})", loaded.source, model, loaded.tokenizer, loaded.note,
+        loaded.tried, list(loaded.labels), variant=name, reference_params=loaded.params, size_bytes=variant.size_bytes,
+    )  # fmt: skip

@@ -1,0 +1,180 @@
+"""The compression ladder on tiny checkpoints: exact variants are exact, lossy ones are counted
+right, unavailable ones say why, and the exported files load elsewhere."""
+
+import json
+import zipfile
+from contextlib import redirect_stdout
+from io import StringIO
+
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from distilbert_demo import cli, variants
+from distilbert_demo.evaluate.core import load_labelled_file
+from distilbert_demo.ladder import core
+from distilbert_demo.measure import LatencyStats
+
+PAIRS = (["The film was long.", "A dull, slow and far too long story about nothing."], ["Yes.", "It was bad, sadly."])
+
+
+def named(encoded) -> dict:
+    return {k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+
+
+@pytest.mark.parametrize("task", ["sentiment", "fill-mask"])
+def test_onnx_fp32_gives_torch_logits_on_padded_pairs_and_loads_in_a_fresh_session(tiny_store, tmp_path, task):
+    for model in tiny_store.pair(task).sides():
+        variant = variants.build(model, "onnx-fp32", tmp_path)
+        # three sentence pairs: another batch size and length than the export's example, padding, segment ids
+        inputs = named(model.tokenizer([*PAIRS[0], "Fine."], [*PAIRS[1], "Ok."], padding=True, return_tensors="pt"))
+        assert inputs["attention_mask"].min() == 0
+        if model.side == "bert":
+            assert inputs["token_type_ids"].max() == 1  # the second segment really is segment 1
+        with torch.inference_mode():
+            expected = model.model(**inputs).logits
+        assert (variant.forward(inputs) - expected).abs().max() < variants.EXACT_TOLERANCE
+        fresh = onnxruntime.InferenceSession(str(variant.files[0]), providers=["CPUExecutionProvider"])
+        names = {i.name for i in fresh.get_inputs()}
+        got = fresh.run(None, {k: v.numpy() for k, v in inputs.items() if k in names})[0]
+        assert np.abs(got - expected.numpy()).max() < variants.EXACT_TOLERANCE
+
+
+def _independent_count(module, tokenizer, data) -> list[int]:
+    """Predicted label index per example, batched as the ladder batches (so padding is the same)."""
+    predicted = []
+    for start in range(0, len(data), core.BATCH):
+        batch = named(tokenizer(data.texts[start : start + core.BATCH], padding=True, truncation=True,
+                                max_length=512, return_tensors="pt"))  # fmt: skip
+        with torch.inference_mode():
+            predicted += module(**batch).logits.float().argmax(-1).tolist()
+    return predicted
+
+
+def test_lossy_variants_report_what_an_independent_count_finds(tiny_store, tmp_path):
+    pair = tiny_store.pair("sentiment")
+    data = load_labelled_file(None)
+    built = core.build_and_score(pair, tmp_path, ["bf16", "int8"], data)
+    for model in pair.sides():
+        truth = [model.labels.index(label) for label in data.labels]
+        fp32 = _independent_count(model.model, model.tokenizer, data)
+        for name in ("fp32", "bf16", "int8"):
+            row = next(r for r in built.rows if r.model == model.side and r.variant == name)
+            mine = _independent_count(built.runs[(model.side, name)].module, model.tokenizer, data)
+            assert row.correct == sum(p == t for p, t in zip(mine, truth)) and row.total == len(data)
+            assert row.agreement_with_fp32 == pytest.approx(sum(p == q for p, q in zip(mine, fp32)) / len(data))
+        assert next(built.runs[(model.side, "bf16")].module.parameters()).dtype == torch.bfloat16
+    ladder = core.time_ladder(built, 16, 1.0)
+    reference = ladder.reference
+    for row in ladder.rows:
+        assert row.speedup == pytest.approx(reference.latency.median_ms / row.latency.median_ms)
+        assert row.retention == pytest.approx(row.accuracy / reference.accuracy)
+        low, high = row.ci95
+        assert low <= row.accuracy <= high
+
+
+def test_fill_mask_is_scored_on_the_masked_word(tiny_store, tmp_path):
+    pair = tiny_store.pair("fill-mask")
+    built = core.build_and_score(pair, tmp_path, ["fp32"])
+    sentences = core.masked_sentences()
+    for model in pair.sides():
+        row = next(r for r in built.rows if r.model == model.side)
+        hits = 0
+        for sentence in sentences:  # one at a time, no padding: the same argmax as the batched scoring
+            ids = model.tokenizer(sentence, return_tensors="pt")["input_ids"]
+            column = (ids.shape[1] - 1) // 2
+            truth = int(ids[0, column])
+            ids[0, column] = model.tokenizer.mask_token_id
+            with torch.inference_mode():
+                hits += int(model.model(input_ids=ids).logits[0, column].argmax()) == truth
+        assert (row.correct, row.total) == (hits, len(sentences))
+        assert row.agreement_with_fp32 == 1.0 and row.max_abs_diff_vs_fp32 == 0.0
+
+
+def test_an_unavailable_variant_is_refused_with_its_reason(tiny_store, tmp_path, monkeypatch):
+    why = "onnxruntime not installed (pip install onnxruntime)"
+    monkeypatch.setitem(variants._WHY_NOT, "onnx-int8", lambda: why)
+    pair = tiny_store.pair("sentiment")
+    with pytest.raises(variants.VariantUnavailable, match=r"onnx-int8: onnxruntime not installed"):
+        variants.build(pair.bert, "onnx-int8", tmp_path)
+    ladder = core.time_ladder(core.build_and_score(pair, tmp_path, ["onnx-int8"]), 16, 0.5)
+    refused = [r for r in ladder.rows if r.variant == "onnx-int8"]
+    assert len(refused) == 2 and all(not r.available and r.reason == why and r.latency is None for r in refused)
+    assert {r["variant"]: r["reason"] for r in ladder.to_dict()["rows"] if not r["available"]} == {"onnx-int8": why}
+    available, reason = variants.availability("fp64")
+    assert not available and reason == f"unknown variant 'fp64'; choose from {', '.join(variants.VARIANTS)}"
+
+
+def test_compiled_bf16_computes_what_eager_bf16_computes(tiny_store, tmp_path):
+    model = tiny_store.pair("sentiment").bert
+    compiled, eager = variants.build(model, "bf16-compiled", tmp_path), variants.build(model, "bf16", tmp_path)
+    inputs = named(model.tokenizer(PAIRS[0], padding=True, return_tensors="pt"))
+    # bf16 rounds differently once inductor fuses operations: close, not equal
+    assert (compiled.forward(inputs) - eager.forward(inputs)).abs().max() < 0.05
+    assert compiled.build_s > 0 and compiled.size_bytes == eager.size_bytes
+
+
+def test_the_bundle_loads_in_a_fresh_runtime_with_its_own_tokenizer(tiny_store, tmp_path, monkeypatch):
+    model = tiny_store.pair("sentiment").distilbert
+    target = tmp_path / "bundle.zip"
+    workdir = tmp_path / "workdir"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)  # ONNX Runtime's quantiser must not leave files where the server runs
+    size = core.onnx_bundle(model, tmp_path / "fresh-cache", target)
+    assert list(workdir.iterdir()) == []
+    assert size == target.stat().st_size
+    folder = tmp_path / "unzipped"
+    zipfile.ZipFile(target).extractall(folder)
+    assert {"model.onnx", "config.json", "tokenizer_config.json"} <= {p.name for p in folder.iterdir()}
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    session = onnxruntime.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    inputs = named(tokenizer(PAIRS[0], padding=True, return_tensors="np"))
+    got = session.run(None, inputs)[0]
+    expected = variants.build(model, "onnx-int8", tmp_path / "fresh-cache").forward(
+        {k: torch.from_numpy(v) for k, v in inputs.items()}
+    )
+    assert np.array_equal(got, expected.numpy())  # the very file the ladder measured
+
+
+def _row(model, variant, ms, correct, total=100):
+    return core.LadderRow(model, model, variant, True, latency=LatencyStats.from_samples([ms] * 5, 0),
+                          correct=correct, total=total)  # fmt: skip
+
+
+def test_the_frontier_and_the_fastest_row_that_keeps_97_percent():
+    rows = [_row("bert", "fp32", 100, 90), _row("bert", "int8", 50, 80), _row("distilbert", "fp32", 50, 89),
+            _row("distilbert", "int8", 25, 88), _row("distilbert", "onnx-int8", 30, 70)]  # fmt: skip
+    ladder = core.Ladder("sentiment", rows, 128, "set", 100, "cpu", untrained=False)
+    assert [(r.model, r.variant) for r in ladder.frontier()] == [("distilbert", "int8"), ("distilbert", "fp32"),
+                                                                  ("bert", "fp32")]  # fmt: skip
+    assert (ladder.fastest_keeping(0.97).model, ladder.fastest_keeping(0.97).variant) == ("distilbert", "int8")
+    assert ladder.fastest_keeping(0.999).variant == "fp32" and ladder.fastest_keeping(0.999).model == "bert"
+
+
+def test_cli_ladder_json_has_one_row_per_model_and_variant(tiny_models, capsys):
+    out = StringIO()
+    with redirect_stdout(out):
+        code = cli.main(["ladder", "--task", "sentiment", "--bert", tiny_models["sentiment-bert"], "--distilbert",
+                         tiny_models["sentiment-distilbert"], "--variants", "int8", "onnx-fp32", "--seconds", "1",
+                         "--seq-len", "16", "--json"])  # fmt: skip
+    assert code == 0
+    data = json.loads(out.getvalue())
+    rows = {(r["model"], r["variant"]): r for r in data["rows"]}
+    assert set(rows) == {(m, v) for m in ("bert", "distilbert") for v in ("fp32", "int8", "onnx-fp32")}
+    keys = {"model", "variant", "available", "reason", "latency_ms", "size_mb", "peak_memory_mb", "accuracy", "ci95",
+            "agreement_with_fp32", "max_abs_diff_vs_fp32"}  # fmt: skip
+    for row in rows.values():
+        assert keys <= set(row) and set(row["latency_ms"]) == {"median", "p90", "n"}
+    for model in ("bert", "distilbert"):
+        assert rows[(model, "fp32")]["max_abs_diff_vs_fp32"] == 0.0
+        assert rows[(model, "onnx-fp32")]["max_abs_diff_vs_fp32"] < variants.EXACT_TOLERANCE
+        assert rows[(model, "onnx-fp32")]["peak_memory_mb"] is None  # outside PyTorch's profiler: not guessed
+
+
+def test_bad_settings_are_refused_with_a_message(tiny_models, capsys):
+    assert cli.main(["ladder", "--task", "sentiment", "--variants", "fp64"]) == 2
+    assert "choose variants among" in capsys.readouterr().err
+    assert cli.main(["ladder", "--task", "sentiment", "--seq-len", "4"]) == 2
+    assert "between 8 and 512" in capsys.readouterr().err
