@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .inputs import MAX_CHARS, InputError, model_inputs, tensors_on
+from .inputs import MAX_CHARS, InputError, check_text, model_inputs, tensors_on
 from .loading import LoadedModel
 
 MAX_QUESTION_CHARS = 1000  # refused before tokenising; a question is a sentence, not a document
@@ -59,6 +59,14 @@ class Answer:
     score: float  # p_start * p_end, as the pipeline reports it
     start_token: int = -1  # index into the input of the span's first token (what the start logit chose)
     end_token: int = -1  # and of its last token
+
+
+def check_task_input(task: str, text: object, question: object = "") -> None:
+    """The text a task needs (and for question answering its question), refused before any model runs."""
+    if task == "qa":
+        check_qa(question, text)
+    else:
+        check_text(text, task)
 
 
 def check_qa(question: object, context: object) -> tuple[str, str]:

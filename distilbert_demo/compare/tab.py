@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import gpu, inputs, qa, registry, resources, variants
+from .. import gpu, qa, registry, resources, variants
 from ..gpu import on_gpu
 from ..inputs import InputError
 from ..loading import ModelStore, Pair
@@ -61,10 +61,7 @@ def check(task, text, top_k, repeats, question="", student=None, bert_variant="f
     for side, name in (("bert", bert_variant), ("distilbert", distilbert_variant)):
         _check_variant(task, side, name or "fp32")
     core.check_settings(int(top_k), int(repeats) or None)
-    if registry.check_task(task) == "qa":
-        qa.check_qa(question, text)
-    else:
-        inputs.check_text(text, task)
+    qa.check_task_input(registry.check_task(task), text, question)
 
 
 def compare_handler(store: ModelStore):

@@ -88,6 +88,7 @@ class Explanation:
     rows: list[Saliency]  # BERT first; for qa each model's start then end
     device: str
     notices: list[str] = field(default_factory=list)
+    untrained: bool = False  # a side is an untrained twin: its reasons are those of random weights
 
     def for_side(self, side: str) -> list[Saliency]:
         return [r for r in self.rows if r.side == side]
@@ -98,7 +99,8 @@ class Explanation:
             rows = self.for_side(side)
             models[side] = rows[0].to_dict() | ({"end": rows[1].to_dict()} if len(rows) > 1 else {})
         return {"task": self.task, "text": self.text, "method": self.method, "steps": self.steps,
-                "measured_on": self.device, "notices": self.notices, "models": models}  # fmt: skip
+                "measured_on": self.device, "notices": self.notices, "untrained": self.untrained,
+                "models": models}  # fmt: skip
 
 
 def check_settings(method: str, steps: int) -> None:
@@ -224,7 +226,8 @@ def explain(pair: Pair, text: str, method: str = "ig", steps: int = DEFAULT_STEP
         notices += [n for n in said if n not in notices]
         if progress is not None:
             progress(done + 1, 2)
-    return Explanation(pair.task, text, method, steps, rows, measure.device_label(pair.bert.device), notices)
+    return Explanation(pair.task, text, method, steps, rows, measure.device_label(pair.bert.device), notices,
+                       pair.uses_twins)  # fmt: skip
 
 
 def top_tokens(pair: Pair, texts: dict[int, str], k: int = 3, method: str = "gxi",

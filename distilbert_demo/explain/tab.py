@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import gpu, inputs, qa, registry, resources
+from .. import gpu, qa, registry, resources
 from ..gpu import on_gpu
 from ..loading import ModelStore
 from ..markup import notices
@@ -17,10 +17,7 @@ INPUTS = ["task", "text", "question", "method", "steps"]
 
 def check(task, text, question="", method="ig", steps=core.DEFAULT_STEPS) -> None:
     core.check_settings(method, int(steps))
-    if registry.check_task(task) == "qa":
-        qa.check_qa(question, text)
-    else:
-        inputs.check_text(text, task)
+    qa.check_task_input(registry.check_task(task), text, question)
 
 
 def explain_handler(store: ModelStore):

@@ -19,6 +19,9 @@ def summary(result: Explanation) -> str:
     """Per model: what was explained, its top tokens, and the completeness error next to it."""
     lines = [f"**{esc(METHODS[result.method])}**" + (f", {result.steps} steps" if result.method == "ig" else "")
              + f", on {esc(result.device)}; special tokens ([CLS], [SEP]) are shown and included."]  # fmt: skip
+    if result.untrained:
+        lines.append("⚠️ **Untrained twins**: these rows explain random weights; the tokens they pick mean nothing "
+                     "(the method and its completeness check are real).")  # fmt: skip
     for row in result.rows:
         part = f" ({row.part})" if row.part else ""
         top = ", ".join(f"{esc(t)} {a:+.3g}" for t, a in row.top(3))

@@ -115,3 +115,12 @@ def test_cli_explain_json(tiny_models):
         assert {"tokens", "attributions", "target", "method", "delta"} <= set(model)
         assert len(model["tokens"]) == len(model["attributions"]) and model["method"] == "ig"
         assert model["target"] in ("negative", "positive") and model["delta"] is not None
+
+
+def test_the_summary_says_when_twins_answer(tiny_store):
+    from distilbert_demo.explain import views
+
+    result = core.explain(tiny_store.pair("sentiment"), TEXTS["sentiment"], "gxi")
+    assert not result.untrained and "Untrained twins" not in views.summary(result)
+    result.untrained = True
+    assert "Untrained twins" in views.summary(result) and result.to_dict()["untrained"] is True
