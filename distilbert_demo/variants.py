@@ -23,6 +23,7 @@ import re
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -346,17 +347,19 @@ class Kept:
     dropped past MAX_KEPT; one build at a time."""
 
     def __init__(self):
-        self._built: dict[tuple, Variant] = {}
+        self._built: dict[tuple, tuple[weakref.ref, Variant]] = {}
         self._lock = threading.Lock()
 
     def get(self, loaded: LoadedModel, name: str, cache: Path) -> Variant:
         key = (loaded.task, loaded.side, loaded.name, id(loaded.model), name)
         with self._lock:
-            if key not in self._built:
-                self._built[key] = build(loaded, name, cache)
+            source, variant = self._built.get(key, (None, None))
+            if source is None or source() is not loaded.model:  # a freed model's id can come back: check it is ours
+                variant = build(loaded, name, cache)
+                self._built[key] = (weakref.ref(loaded.model), variant)
                 while len(self._built) > MAX_KEPT:
                     self._built.pop(next(iter(self._built)))
-            return self._built[key]
+            return variant
 
 
 KEPT = Kept()

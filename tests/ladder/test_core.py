@@ -1,6 +1,8 @@
 """The compression ladder on tiny checkpoints: exact variants are exact, lossy ones are counted
 right, unavailable ones say why, and the exported files load elsewhere."""
 
+import copy
+import dataclasses
 import json
 import zipfile
 from contextlib import redirect_stdout
@@ -178,3 +180,12 @@ def test_bad_settings_are_refused_with_a_message(tiny_models, capsys):
     assert "choose variants among" in capsys.readouterr().err
     assert cli.main(["ladder", "--task", "sentiment", "--seq-len", "4"]) == 2
     assert "between 8 and 512" in capsys.readouterr().err
+
+
+def test_a_kept_variant_is_reused_and_never_handed_to_another_model(tiny_store, tmp_path):
+    model = tiny_store.pair("sentiment").bert
+    kept = variants.Kept()
+    first = kept.get(model, "bf16", tmp_path)
+    assert kept.get(model, "bf16", tmp_path) is first  # built once
+    other = dataclasses.replace(model, model=copy.deepcopy(model.model))  # same name, another model object
+    assert kept.get(other, "bf16", tmp_path) is not first
