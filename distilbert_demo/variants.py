@@ -365,6 +365,13 @@ class Kept:
 KEPT = Kept()
 
 
+def costs(chosen: dict[str, str]) -> list[str]:
+    """What a page must say next to a lossy variant's speed: that it costs accuracy, and where that is measured."""
+    titles = {"bert": "BERT", "distilbert": "DistilBERT"}
+    return [f"{titles[side]} runs as {name}, a lossy variant: the accuracy it keeps (and its agreement with fp32) "
+            "is measured in the Ladder tab." for side, name in chosen.items() if name not in EXACT]  # fmt: skip
+
+
 def as_variant(loaded: LoadedModel, name: str, cache: Path) -> LoadedModel:
     """`loaded` running as variant `name` (fp32: `loaded` itself). PyTorch variants keep their module,
     so the comparison runs its own path on them (the vocabulary projection at the masks only);

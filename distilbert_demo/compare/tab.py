@@ -109,7 +109,7 @@ def compare_handler(store: ModelStore):
             views.answer_in_context(result.text, r.output.predictions) if task == "qa" else "" for r in reports.values()
         ]
         return (
-            notices(result.notices),
+            notices(result.notices + variants.costs(chosen)),
             views.summary(result),
             figures.predictions_figure(result.bert.output, "bert"),
             views.metrics_table(result.bert),

@@ -16,7 +16,9 @@ def handler(tiny_store):
 
 
 def test_distilbert_int8_against_bert_fp32(handler, tiny_store):
-    *_, raw = handler("sentiment", "A lovely, warm film.", 5, 3, "", None, "fp32", "int8")
+    notice, *_, raw = handler("sentiment", "A lovely, warm film.", 5, 3, "", None, "fp32", "int8")
+    assert "DistilBERT runs as int8, a lossy variant" in notice
+    assert "BERT runs as" not in notice.replace("DistilBERT", "")  # fp32 is the reference: nothing to say
     bert, distil = raw["models"]["bert"], raw["models"]["distilbert"]
     assert bert["name"] == tiny_store.pair("sentiment").bert.name
     assert distil["name"].endswith(" (int8)")
