@@ -592,7 +592,10 @@ def launched(tiny_models, tmp_path_factory):
         "--corpus",
         str(corpus_file),
     ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": ""}
+    # torchrun leaves a torchelastic_* log folder in the temp folder on every launch: give it the test's own
+    scratch = root / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": "", "TMPDIR": str(scratch)}
     proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # torch 2.8's gloo backend prints "[Gloo] Rank 0 is connected to ..." to stdout itself, both processes
