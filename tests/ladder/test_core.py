@@ -109,7 +109,8 @@ def test_an_unavailable_variant_is_refused_with_its_reason(tiny_store, tmp_path,
     assert not available and reason == f"unknown variant 'fp64'; choose from {', '.join(variants.VARIANTS)}"
 
 
-def test_compiled_bf16_computes_what_eager_bf16_computes(tiny_store, tmp_path):
+def test_compiled_bf16_computes_what_eager_bf16_computes(tiny_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))  # not /tmp/torchinductor_<user>
     model = tiny_store.pair("sentiment").bert
     compiled, eager = variants.build(model, "bf16-compiled", tmp_path), variants.build(model, "bf16", tmp_path)
     inputs = named(model.tokenizer(PAIRS[0], padding=True, return_tensors="pt"))
