@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from .. import measure, resources, variants
-from ..bench.core import ids_of_length
+from ..bench.core import batch_inputs, ids_of_length
 from ..distill.corpus import split
 from ..evaluate.core import CHANCE, LabelledSet, load_labelled_file, wilson_interval
 from ..inputs import InputError
@@ -274,7 +274,7 @@ class Built:
     task: str
     rows: list[LadderRow]
     runs: dict[tuple[str, str], variants.Variant]  # (model, variant) -> the variant
-    tokenizers: dict[str, object]  # model -> its tokenizer (the timed input is real text)
+    models: dict[str, LoadedModel]  # side -> the loaded model (its tokenizer makes the timed input)
     scored_on: str
     examples: int
     untrained: bool
@@ -311,8 +311,8 @@ def build_and_score(
                      "fastest int8 path measured (README, the compression ladder)")  # fmt: skip
     if any(r.variant in variants.ONNX and r.available for r in rows):
         notes.append("ONNX Runtime variants: attention maps stay on the PyTorch model")
-    tokenizers = {m.side: m.tokenizer for m in pair.sides()}
-    return Built(pair.task, rows, runs, tokenizers, scoring.name, len(scoring.truth), pair.uses_twins, notes)
+    models = {m.side: m for m in pair.sides()}
+    return Built(pair.task, rows, runs, models, scoring.name, len(scoring.truth), pair.uses_twins, notes)
 
 
 def time_ladder(built: Built, seq_len: int = DEFAULT_SEQ_LEN, budget_s: float = DEFAULT_BUDGET_S,
@@ -321,13 +321,10 @@ def time_ladder(built: Built, seq_len: int = DEFAULT_SEQ_LEN, budget_s: float = 
     interleaved), and measure each PyTorch variant's peak memory on it."""
     check_settings(built.task, seq_len, budget_s, ["fp32"])
     rows = [replace(row) for row in built.rows]  # a fresh copy: one Built can be timed at several lengths
-    inputs = {}
-    for side, tokenizer in built.tokenizers.items():
-        ids = ids_of_length(tokenizer, seq_len, built.task == "fill-mask")
-        row = [tokenizer.cls_token_id, *ids, tokenizer.sep_token_id]
-        inputs[side] = {"input_ids": torch.tensor([row]), "attention_mask": torch.ones(1, len(row), dtype=torch.long)}
-        if "token_type_ids" in tokenizer.model_input_names:
-            inputs[side]["token_type_ids"] = torch.zeros(1, len(row), dtype=torch.long)
+    inputs = {}  # the Benchmark tab's input of exactly seq_len real tokens, batch 1, on the CPU
+    for side, model in built.models.items():
+        ids = ids_of_length(model.tokenizer, seq_len, built.task == "fill-mask")
+        inputs[side] = {k: v.cpu() for k, v in batch_inputs(model, ids, 1).items()}
     for row in rows:
         variant = built.runs.get((row.model, row.variant))
         if variant is not None and variant.module is not None:  # PyTorch's profiler sees PyTorch's allocator
