@@ -333,11 +333,6 @@ class VariantModel(LoadedModel):
     def weights_bytes(self) -> int:
         return self.size_bytes  # as saved to disk in this variant
 
-    @property
-    def layers(self) -> int:
-        config = self.model.config
-        return getattr(config, "num_hidden_layers", None) or config.n_layers
-
 
 MAX_KEPT = 12  # built variants kept for reuse (one task's six variants of both models)
 
