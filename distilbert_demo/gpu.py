@@ -6,8 +6,12 @@ short and follow the request). Everywhere else (a laptop, CI, a CPU Space) `spac
 the function unchanged, and without the `spaces` package so does `on_gpu`. The package must be
 imported before torch: distilbert_demo/__init__.py does that.
 
-On ZeroGPU the decorated call runs in a forked worker and its arguments and results are pickled,
-so handlers return plain data (figures, tables, text) and models that leave a call are on the CPU.
+On ZeroGPU the decorated call runs in a forked worker (spaces/zero/wrappers.py: a fork-context
+`Process` per worker, kept and reused while the scheduler reports it idle), its arguments and
+results are pickled (each yielded item of a generator), and whatever it changes in memory stays in
+that worker. So the decorated functions take plain arguments and return plain data (figures,
+tables, text, bytes); what is kept between clicks is made and registered by the handler around
+them, in the server (tabs.py). tests/zerogpu.py runs the app under the package's own wrappers.
 """
 
 from __future__ import annotations
@@ -68,15 +72,17 @@ def evaluate_seconds(*args, **kwargs) -> float:
     return 60
 
 
-def distill_seconds(*args, steps=100, seconds=0, **kwargs) -> float:
-    if _number(seconds, 0) > 0:  # a time budget: the run plans its steps to fit it
-        return 30 + _number(seconds, 0)
-    return 30 + 0.3 * _number(steps, 100)  # build the student, then ~0.1-0.3 s a step, then compare
+def distill_seconds(pasted=None, upload=None, layers_text=None, config=None, *rest, **kwargs) -> float:
+    """`config`: the run's DistillConfig (a time budget, or a step count)."""
+    if config.seconds > 0:  # a time budget: the run plans its steps to fit it
+        return 30 + config.seconds
+    return 30 + 0.3 * config.steps  # build the student, then ~0.1-0.3 s a step, then compare
 
 
-def bench_seconds(*args, seq_lens=(), batch_sizes=(), repeats=10, baseline=True, **kwargs) -> float:
-    points = max(1, len(seq_lens or ())) * max(1, len(batch_sizes or ()))
-    runs_per_point = (_number(repeats, 10) + 2) * (4 if baseline else 2)  # warm-up, both models, pipelines
+def bench_seconds(settings, *rest, **kwargs) -> float:
+    """`settings`: the sweep's BenchSettings."""
+    points = max(1, len(settings.seq_lens)) * max(1, len(settings.batch_sizes))
+    runs_per_point = (settings.repeats + 2) * (4 if settings.baseline else 2)  # warm-up, both models, pipelines
     return 15 + points * (2 + 0.03 * runs_per_point)
 
 

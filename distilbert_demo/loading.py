@@ -217,16 +217,17 @@ class ModelStore:
         self.device = pick_device()
         self._pairs: dict[str, Pair] = {}
         self.failures: dict[str, str] = {}  # task -> why its pair could not be loaded
+        self._new_locks()
+        os.register_at_fork(after_in_child=self._new_locks)  # see measure.FairLock
+
+    def _new_locks(self) -> None:
         self._locks = {task: threading.Lock() for task in registry.TASKS}
 
     def pair(self, task: str, student: LoadedModel | None = None) -> Pair:
         """The task's pair; with `student` (a visitor's distilled model), that student stands in as
         the DistilBERT side of fill-mask."""
         if student is not None and task == "fill-mask":
-            teacher = self.pair(task).bert
-            if student.device != teacher.device:  # a student that left a ZeroGPU worker is on the CPU
-                student.model.to(teacher.device)
-            return Pair(task, teacher, student)
+            return Pair(task, self.pair(task).bert, student)
         with self._locks[task]:
             if task not in self._pairs:
                 loaded = {
@@ -262,18 +263,18 @@ class ModelStore:
         """Every pair has loaded or failed: the banner has nothing more to wait for."""
         return all(task in self._pairs or task in self.failures for task in registry.TASKS)
 
+    def load(self, tasks: list[str]) -> None:
+        """Load `tasks` now. A pair that cannot load is recorded in `failures` (the banner says why)
+        instead of stopping the others."""
+        for task in tasks:
+            try:
+                self.pair(task)
+            except Exception as err:  # noqa: BLE001 - one pair's failure must not stop the others
+                self.failures[task] = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                log.error("the %s pair could not be loaded: %s", task, self.failures[task])
+
     def load_in_background(self, tasks: list[str]) -> threading.Thread:
-        """Start loading `tasks` now; a request for one of them waits until it is ready. A pair that
-        cannot load is recorded in `failures` (the banner says why) instead of ending the thread."""
-
-        def load_all():
-            for task in tasks:
-                try:
-                    self.pair(task)
-                except Exception as err:  # noqa: BLE001 - one pair's failure must not stop the others
-                    self.failures[task] = (str(err).strip().splitlines() or [type(err).__name__])[0]
-                    log.error("the %s pair could not be loaded: %s", task, self.failures[task])
-
-        thread = threading.Thread(target=load_all, daemon=True, name="loader")
+        """Start loading `tasks` now; a request for one of them waits until it is ready."""
+        thread = threading.Thread(target=self.load, args=(tasks,), daemon=True, name="loader")
         thread.start()
         return thread

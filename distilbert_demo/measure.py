@@ -80,6 +80,12 @@ class FairLock:
     """
 
     def __init__(self):
+        self._reset()
+        # A forked process (a ZeroGPU worker) has only the thread that forked: there, a lock that
+        # another thread held at that moment would never be released.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
         self._cond = threading.Condition()
         self._queue: list[int] = []  # waiting threads' idents, in arrival order
         self._owner: int | None = None

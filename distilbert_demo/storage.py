@@ -1,10 +1,16 @@
 """Everything the app writes goes under one folder it owns, and leaves it when no longer needed.
 
-A public server runs for weeks: a visitor's distilled student (a model in memory and its zip on
-disk) is dropped when they start another run, when their tab closes, when it is older than the
-session time-to-live, or when more than MAX_STUDENTS are kept (oldest first); downloads (CSV
-files) go the same way; the whole folder is removed when the process ends normally. Gradio's
-own cache (copies of files handed to the page) lives inside it too, with the same expiry.
+A public server runs for weeks: a visitor's distilled student (its saved model and zip, in a
+folder named by a handle) is dropped when they start another run, when their tab closes, when it
+is older than the session time-to-live, or when more than MAX_STUDENTS are kept (oldest first);
+downloads (CSV files) go the same way; the whole folder is removed when the process ends
+normally. Gradio's own cache (copies of files handed to the page) lives inside it too, with the
+same expiry.
+
+Only the server process registers, sweeps and removes: on ZeroGPU a handler's model work runs in
+a forked worker that shares this disk but not the server's memory, so the server makes a folder
+before the call, hands its path to the worker, and registers what came back (gpu.py). A Stop
+click reaches a worker the same way, as a file (StopFlag).
 
     DISTILBERT_DEMO_DATA_DIR      the folder (default: <system temp>/distilbert-demo-<pid>)
     DISTILBERT_DEMO_SESSION_TTL   seconds a session's files and state live (default 3600)
@@ -25,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,12 +68,26 @@ def default_root() -> Path:
 
 @dataclass
 class Entry:
-    """Something a session left on the server: a folder, and for a student the model itself."""
+    """Something a session left on the server: a folder (a student's, or a download's)."""
 
     session: str
     folder: Path
     created: float = field(default_factory=time.monotonic)
-    student: object = None  # a loading.LoadedModel, for students
+
+
+@dataclass(frozen=True)
+class StopFlag:
+    """A visitor's Stop click, seen by every process: set when its file exists. It has the part of
+    threading.Event that a run asks (`is_set`) and that Stop calls (`set`), and it pickles, so it
+    can be handed to a ZeroGPU worker."""
+
+    path: Path
+
+    def is_set(self) -> bool:
+        return self.path.exists()
+
+    def set(self) -> None:
+        self.path.touch()
 
 
 class Storage:
@@ -76,10 +97,15 @@ class Storage:
         self.root = Path(root or default_root())
         self.ttl_s, self.max_students = ttl_s, max_students
         self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._new_lock)  # see measure.FairLock
         self._students: dict[str, Entry] = {}  # handle -> entry, oldest first
         self._downloads: list[Entry] = []
         self._pending = 0  # student folders being written
         self._sweeper: threading.Thread | None = None
+        self._on_drop: list[Callable[[Path], None]] = []  # told of each dropped student folder
+
+    def _new_lock(self) -> None:
+        self._lock = threading.Lock()
 
     # -- folders ------------------------------------------------------------------------------
 
@@ -90,12 +116,24 @@ class Storage:
         self._start_sweeper()
         return folder
 
-    def download(self, session: str, name: str) -> Path:
-        """A path for a file handed to one visitor (a CSV), removed with their session or by age."""
+    def download(self, session: str, name: str, content: bytes | None = None) -> Path:
+        """A path for a file handed to one visitor (a CSV), removed with their session or by age;
+        with `content`, written there."""
         folder = self.new_folder("downloads")
         with self._lock:
             self._downloads.append(Entry(session, folder))
+        if content is not None:
+            (folder / name).write_bytes(content)
         return folder / name
+
+    def stop_flag(self) -> StopFlag:
+        """A new, unset Stop flag (its file is made by a click, removed by `clear_stop`)."""
+        (self.root / "stops").mkdir(parents=True, exist_ok=True)
+        return StopFlag(self.root / "stops" / uuid.uuid4().hex)
+
+    @staticmethod
+    def clear_stop(flag: StopFlag) -> None:
+        flag.path.unlink(missing_ok=True)
 
     # -- students -----------------------------------------------------------------------------
 
@@ -113,12 +151,12 @@ class Storage:
             self._pending += 1
         return self.new_folder("students")
 
-    def keep_student(self, session: str, student: object, folder: Path) -> str:
+    def keep_student(self, session: str, folder: Path) -> str:
         """Keep a finished student written to `student_folder`; returns the handle the page holds."""
         handle = uuid.uuid4().hex
         with self._lock:
             self._pending -= 1
-            self._students[handle] = Entry(session, folder, student=student)
+            self._students[handle] = Entry(session, folder)
         return handle
 
     def abandon_folder(self, folder: Path) -> None:
@@ -127,15 +165,23 @@ class Storage:
             self._pending -= 1
         shutil.rmtree(folder, ignore_errors=True)
 
-    def student(self, handle: str | None):
-        """The student behind a handle, or None when there is none; LookupError when it was evicted."""
+    def student(self, handle: str | None) -> Path | None:
+        """The folder of the student behind a handle, or None when there is none; LookupError when it
+        was evicted."""
         if not handle:
             return None
         with self._lock:
             entry = self._students.get(handle)
         if entry is None:
-            raise LookupError(EVICTED.format(cap=self.max_students, ttl=round(self.ttl_s / 60)))
-        return entry.student
+            raise LookupError(self.evicted_message())
+        return entry.folder
+
+    def evicted_message(self) -> str:
+        return EVICTED.format(cap=self.max_students, ttl=round(self.ttl_s / 60))
+
+    def on_drop(self, listener: Callable[[Path], None]) -> None:
+        """Call `listener(folder)` whenever a student folder is dropped (to forget a model loaded from it)."""
+        self._on_drop.append(listener)
 
     def students_on_disk(self) -> int:
         folder = self.root / "students"
@@ -174,10 +220,10 @@ class Storage:
             self._downloads.clear()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    @staticmethod
-    def _drop(entry: Entry) -> None:
-        entry.student = None  # the model's memory goes with the last reference
+    def _drop(self, entry: Entry) -> None:
         shutil.rmtree(entry.folder, ignore_errors=True)
+        for listener in self._on_drop:
+            listener(entry.folder)
 
     def _start_sweeper(self) -> None:
         if self._sweeper is not None:

@@ -1,6 +1,12 @@
-"""What every tab shares: the two queues, the Stop flags, and one way to fail.
+"""What every tab shares: the two queues, the Stop flags, a visitor's student, and one way to fail.
 
 Tabs import this; nothing here runs a model.
+
+A handler that runs models comes in two parts (ZeroGPU runs model work in a forked worker: gpu.py):
+the part Gradio calls runs in the server and does everything that is kept between clicks (the
+session's Stop flag, folders and downloads registered in STORAGE, a student's handle turned into
+its folder); the model work is a function decorated with `gpu.on_gpu` that takes plain arguments
+and returns plain data (figures, tables, text, bytes), and changes nothing a later call reads.
 """
 
 from __future__ import annotations
@@ -8,16 +14,16 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
 
-from . import registry, settings
+from . import registry, settings, students
 from .inputs import InputError
-from .loading import LoadError
+from .loading import LoadError, ModelStore, Pair
 from .markup import notices
-from .storage import STORAGE
+from .storage import STORAGE, StopFlag
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +104,23 @@ def validator(names: list[str], check: Callable[..., object], blame: str):
     return validate
 
 
-def visitor_pair(store, task: str, student_handle: str | None):
-    """The task's pair, with this visitor's distilled student as the DistilBERT side when they chose
-    it; a student the server has since dropped is said plainly (InputError), not used silently."""
+def student_folder(student_handle: str | None) -> str | None:
+    """In the server: the folder of the visitor's distilled student, when they chose to use it; a
+    student the server has since dropped is said plainly (InputError), not used silently."""
     try:
-        student = STORAGE.student(student_handle)
+        folder = STORAGE.student(student_handle)
     except LookupError as evicted:
         raise InputError(str(evicted)) from None
-    return store.pair(registry.check_task(task), student)
+    return None if folder is None else str(folder)
+
+
+def visitor_pair(store: ModelStore, task: str, folder: str | None) -> Pair:
+    """In any process: the task's pair, with the student saved in `folder` (student_folder) as the
+    DistilBERT side of fill-mask."""
+    task = registry.check_task(task)
+    if folder is None or task != "fill-mask":
+        return store.pair(task)
+    return store.pair(task, students.load(Path(folder), store.pair(task).bert))
 
 
 def session_of(request) -> str:
@@ -114,15 +129,18 @@ def session_of(request) -> str:
 
 
 class StopFlags(dict):
-    """Session -> stop flag of that visitor's running job, so that a Stop click reaches it."""
+    """Session -> stop flag of that visitor's running job, so that a Stop click reaches it (a file:
+    the job may run in a ZeroGPU worker, storage.StopFlag)."""
 
-    def start(self, request) -> tuple[str, threading.Event]:
+    def start(self, request) -> tuple[str, StopFlag]:
         session = session_of(request)
-        flag = self[session] = threading.Event()
+        flag = self[session] = STORAGE.stop_flag()
         return session, flag
 
     def finish(self, session: str) -> None:
-        self.pop(session, None)
+        flag = self.pop(session, None)
+        if flag is not None:
+            STORAGE.clear_stop(flag)
 
     def stop(self, request) -> bool:
         """Ask the visitor's running job to stop; False when they have none."""

@@ -275,13 +275,20 @@ def _when_ready(loader: threading.Thread, started: float, store: ModelStore, thr
 
 
 def create_app(args: argparse.Namespace) -> gr.Blocks:
-    """The store from flags and environment, its weights loading in the background, and the page."""
+    """The store from flags and environment, its weights loading, and the page."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     threads = measure.configure_threads(args.threads)
     store = ModelStore(args.overrides)
+    started = time.perf_counter()
+    if gpu.ZERO_GPU:
+        # Every call runs in a worker forked from the server as it is then (gpu.py): the weights load
+        # before launch, so that no worker is forked from a server still loading them, and the
+        # tensors on the GPU are packed at launch (spaces/zero/__init__.py: startup).
+        store.load(list(registry.TASKS))
+        logging.info("models ready in %.1f s on %s (ZeroGPU)", time.perf_counter() - started, store.device)
+        return build_app(store)
     # The page is laid out from configs and served at once; the weights load in the background
     # (fill-mask first), the banner says what is still loading, and a request waits for its pair.
-    started = time.perf_counter()
     loader = store.load_in_background(list(registry.TASKS))
     threading.Thread(target=_when_ready, args=(loader, started, store, threads), daemon=True).start()
     return build_app(store)

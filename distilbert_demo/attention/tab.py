@@ -11,7 +11,16 @@ from ..inputs import InputError
 from ..loading import ModelStore
 from ..markup import notices
 from ..storage import SESSION_TTL_S, STORAGE
-from ..tabs import MODEL_QUEUE, PRESENTER_HIDE, error_markdown, guarded, session_of, validator, visitor_pair
+from ..tabs import (
+    MODEL_QUEUE,
+    PRESENTER_HIDE,
+    error_markdown,
+    guarded,
+    session_of,
+    student_folder,
+    validator,
+    visitor_pair,
+)
 from . import core, figures, session, views
 
 
@@ -43,6 +52,29 @@ def attention_handlers(store: ModelStore):
 
     @on_gpu("attention", gpu.attention_seconds)
     @guarded("extracting attention")
+    def extract(task, text, layer_map, student_folder):
+        """The model work (any process): the kept state, the page's outputs, and the CSV's bytes."""
+        state = session.compact(session.analyse(visitor_pair(store, task, student_folder), text, layer_map))
+        pick_d = (0, 0)
+        pick_b = (state.layer_map[0], 0)
+        fig_b, fig_d = figures.head_figures(state, *pick_b, *pick_d)
+        view_b, view_d = figures.model_views(state, pick_b, pick_d)
+        return (
+            state,
+            notices(state.notices),
+            views.alignment_markdown(state, pick_d[0], pick_b[0]),
+            fig_b,
+            fig_d,
+            view_b,
+            view_d,
+            figures.summaries_figure(state.summaries, state.layer_map),
+            session.summaries_csv(state),
+            None if state.divergence is None else figures.divergence_figure(state.divergence, state.layer_map),
+            table(session.best_matches(state)),
+            session.to_json(state),
+        )
+
+    @guarded("extracting attention")
     def attention(
         task: str, text: str, layer_map: str | None = None, student: str | None = None, request: gr.Request = None
     ):
@@ -62,27 +94,9 @@ def attention_handlers(store: ModelStore):
             summaries chart, a CSV of the summaries, the head-similarity map, the best-match table, and
             the result as JSON: per model tokens, layers, heads, layer_map and summaries, plus best_matches.
         """
-        state = session.compact(session.analyse(visitor_pair(store, task, student), text, layer_map))
-        pick_d = (0, 0)
-        pick_b = (state.layer_map[0], 0)
-        fig_b, fig_d = figures.head_figures(state, *pick_b, *pick_d)
-        view_b, view_d = figures.model_views(state, pick_b, pick_d)
-        csv_path = STORAGE.download(session_of(request), "attention_summaries.csv")
-        csv_path.write_bytes(session.summaries_csv(state))
-        return (
-            state,
-            notices(state.notices),
-            views.alignment_markdown(state, pick_d[0], pick_b[0]),
-            fig_b,
-            fig_d,
-            view_b,
-            view_d,
-            figures.summaries_figure(state.summaries, state.layer_map),
-            str(csv_path),
-            None if state.divergence is None else figures.divergence_figure(state.divergence, state.layer_map),
-            table(session.best_matches(state)),
-            session.to_json(state),
-        )
+        *shown, csv, divergence, best, raw = extract(task, text, layer_map, student_folder(student))
+        csv_path = STORAGE.download(session_of(request), "attention_summaries.csv", csv)
+        return (*shown, str(csv_path), divergence, best, raw)
 
     def redraw(state, bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold):
         if state is None:

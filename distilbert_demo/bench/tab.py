@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import gradio as gr
 import pandas as pd
 
@@ -49,6 +51,33 @@ def input_check(store: ModelStore):
 def bench_handlers(store: ModelStore):
     @on_gpu("bench", gpu.bench_seconds)
     @guarded("measuring")
+    def sweep(settings: core.BenchSettings, stop, progress=None):
+        """The model work (any process): yields (page update, the table to offer as a CSV at the end)."""
+        rows: list[core.BenchRow] = []
+        pair = store.pair(registry.check_task(settings.task))
+        for item in core.run(pair, settings, stop):
+            if isinstance(item, core.Progress):
+                if progress is not None:
+                    progress((item.done, item.total), desc=f"measuring {item.label}", unit="points")
+                if rows:  # redraw once per finished point
+                    yield ("", *_figures(rows, core.layer_bound(pair)), _table(rows), None, gr.skip()), None
+            else:
+                rows.append(item)
+        if not rows:
+            yield ("Stopped before the first point finished.", *[None] * 6, {"error": "stopped"}), None
+            return
+        bound = core.layer_bound(pair)
+        result = core.result_dict(settings, rows, str(store.device), bound, stopped=stop.is_set())
+        note = " (stopped early)" if stop.is_set() else ""
+        message = (
+            f"### {esc(result['reading'])}{note}\n\n<small>{settings.precision}, on "
+            f"{esc(result['measured_on'])}; each point: {core.WARMUP} warm-up runs, then {settings.repeats} timed runs "
+            "per model, the models interleaved run by run; memory: "
+            f"{MEMORY_METHOD['cuda' if store.device.type == 'cuda' else 'cpu']}.</small>"
+        )
+        yield (message, *_figures(rows, bound), _table(rows), None, result), _table(rows)
+
+    @guarded("measuring")
     def bench(request: gr.Request = None, progress=gr.Progress(), **values):  # noqa: B008 - Gradio injects these
         """Time both models of a pair over sequence lengths and batch sizes, in one precision: latency
         (median, p10, p90 of interleaved runs), the speed-up with its 95% interval (flagged when above the
@@ -68,34 +97,16 @@ def bench_handlers(store: ModelStore):
             layer_bound, reading, measured_on).
         """
         settings = settings_from(core.BenchSettings, values)
-        rows: list[core.BenchRow] = []
         session, stop = ACTIVE_SWEEPS.start(request)
         try:
-            pair = store.pair(registry.check_task(settings.task))
-            for item in core.run(pair, settings, stop):
-                if isinstance(item, core.Progress):
-                    progress((item.done, item.total), desc=f"measuring {item.label}", unit="points")
-                    if rows:  # redraw once per finished point
-                        yield ("", *_figures(rows, core.layer_bound(pair)), _table(rows), None, gr.skip())
-                else:
-                    rows.append(item)
+            with contextlib.closing(sweep(settings, stop, progress)) as updates:
+                for update, table in updates:
+                    if table is not None:  # the last one: its CSV, registered here
+                        csv = STORAGE.download(session, "benchmark.csv", table.to_csv(index=False).encode())
+                        update = (*update[:6], str(csv), *update[7:])
+                    yield update
         finally:
             ACTIVE_SWEEPS.finish(session)
-        if not rows:
-            yield ("Stopped before the first point finished.", *[None] * 6, {"error": "stopped"})
-            return
-        csv_path = STORAGE.download(session, "benchmark.csv")
-        _table(rows).to_csv(csv_path, index=False)
-        bound = core.layer_bound(pair)
-        result = core.result_dict(settings, rows, str(store.device), bound, stopped=stop.is_set())
-        note = " (stopped early)" if stop.is_set() else ""
-        message = (
-            f"### {esc(result['reading'])}{note}\n\n<small>{settings.precision}, on "
-            f"{esc(result['measured_on'])}; each point: {core.WARMUP} warm-up runs, then {settings.repeats} timed runs "
-            "per model, the models interleaved run by run; memory: "
-            f"{MEMORY_METHOD['cuda' if store.device.type == 'cuda' else 'cpu']}.</small>"
-        )
-        yield (message, *_figures(rows, bound), _table(rows), str(csv_path), result)
 
     def stop(request: gr.Request):
         if not ACTIVE_SWEEPS.stop(request):

@@ -14,7 +14,7 @@ from ..measure import MIN_RUNS
 from ..palette import TITLES
 from ..registry import SIDES
 from ..storage import onnx_cache
-from ..tabs import MODEL_QUEUE, PRESENTER_HIDE, guarded, validator, visitor_pair
+from ..tabs import MODEL_QUEUE, PRESENTER_HIDE, guarded, student_folder, validator, visitor_pair
 from . import core, figures, views
 
 INPUTS = ["task", "text", "top_k", "repeats", "question", "student", "bert_variant", "distilbert_variant"]
@@ -69,6 +69,34 @@ def compare_handler(store: ModelStore):
 
     @on_gpu("compare", gpu.compare_seconds)
     @guarded("running the models")
+    def run(task, text, top_k, repeats, question, student_folder, bert_variant, distilbert_variant):
+        """The model work (any process): the page's outputs as plain data."""
+        pair = visitor_pair(store, task, student_folder)
+        chosen = {"bert": bert_variant or "fp32", "distilbert": distilbert_variant or "fp32"}
+        pair = Pair(pair.task, *(variants.as_variant(m, chosen[m.side], onnx_cache()) for m in pair.sides()))
+        runs = int(repeats) or None  # 0: as many runs as fit in the timing budget
+        result = core.compare_pair(pair, text, top_k=int(top_k), repeats=runs, question=question)
+        reports = dict(zip(SIDES, (result.bert, result.distilbert)))
+        answers = [
+            views.answer_in_context(result.text, r.output.predictions) if task == "qa" else "" for r in reports.values()
+        ]
+        return (
+            notices(result.notices + variants.costs(chosen)),
+            views.summary(result),
+            figures.predictions_figure(result.bert.output, "bert"),
+            views.metrics_table(result.bert),
+            figures.predictions_figure(result.distilbert.output, "distilbert"),
+            views.metrics_table(result.distilbert),
+            figures.latency_figure(
+                {s: r.latency.median_ms for s, r in reports.items()},
+                {s: r.latency.p90_ms for s, r in reports.items()},
+                result.measured_on,
+            ),
+            *answers,
+            result.to_dict(),
+        )
+
+    @guarded("running the models")
     def compare(
         task: str,
         text: str,
@@ -99,30 +127,7 @@ def compare_handler(store: ModelStore):
             JSON: task, text, models.bert / models.distilbert (name, params, layers, weights_mb, latency_ms,
             peak_memory_mb, predictions), agreement, speedup and its interval, verdict, measured_on.
         """
-        pair = visitor_pair(store, task, student)
-        chosen = {"bert": bert_variant or "fp32", "distilbert": distilbert_variant or "fp32"}
-        pair = Pair(pair.task, *(variants.as_variant(m, chosen[m.side], onnx_cache()) for m in pair.sides()))
-        runs = int(repeats) or None  # 0: as many runs as fit in the timing budget
-        result = core.compare_pair(pair, text, top_k=int(top_k), repeats=runs, question=question)
-        reports = dict(zip(SIDES, (result.bert, result.distilbert)))
-        answers = [
-            views.answer_in_context(result.text, r.output.predictions) if task == "qa" else "" for r in reports.values()
-        ]
-        return (
-            notices(result.notices + variants.costs(chosen)),
-            views.summary(result),
-            figures.predictions_figure(result.bert.output, "bert"),
-            views.metrics_table(result.bert),
-            figures.predictions_figure(result.distilbert.output, "distilbert"),
-            views.metrics_table(result.distilbert),
-            figures.latency_figure(
-                {s: r.latency.median_ms for s, r in reports.items()},
-                {s: r.latency.p90_ms for s, r in reports.items()},
-                result.measured_on,
-            ),
-            *answers,
-            result.to_dict(),
-        )
+        return run(task, text, top_k, repeats, question, student_folder(student), bert_variant, distilbert_variant)
 
     return compare
 

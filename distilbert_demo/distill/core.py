@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .. import gpu, storage
+from .. import storage, students
 from ..compare.core import Comparison, compare_pair
 from ..inputs import InputError
 from ..loading import LoadedModel, Pair
@@ -18,7 +18,6 @@ from . import corpus, student
 from .recipe import INITS, MAX_PAGE_STEPS, DistillConfig, Distiller, DistillResult, StepReport
 
 SAMPLE_TEXT = "The weather was cold, so she made a cup of hot [MASK] before work."
-STUDENT_NAME = "distilled student (this session)"
 
 
 def check_settings(
@@ -79,24 +78,21 @@ class FinishedRun:
 
 
 def finish(distiller: Distiller, teacher: LoadedModel, folder: Path, repeats: int = 10) -> FinishedRun:
-    """Zip the student into `folder` (for download) and measure it side by side with its teacher.
-
-    Only the zip stays on disk: the saved folder it was made from goes at once.
-    """
-    distiller.save(str(folder / "student"))
-    archive = shutil.make_archive(str(folder / "distilled-student"), "zip", folder / "student")
-    shutil.rmtree(folder / "student")
+    """Save the student into `folder` (students.py reads it back in any process) with a zip of it
+    for download, and measure it side by side with its teacher."""
+    saved = students.model_folder(folder)
+    distiller.save(str(saved))
+    archive = shutil.make_archive(str(Path(folder) / "distilled-student"), "zip", saved)
     student_model = LoadedModel(
         task="fill-mask",
         side="distilbert",
-        name=STUDENT_NAME,
+        name=students.STUDENT_NAME,
         source="local",
         model=distiller.result.student.eval(),
         tokenizer=teacher.tokenizer,
     )
     comparison = compare_pair(Pair("fill-mask", teacher, student_model), SAMPLE_TEXT, repeats=repeats)
-    if gpu.ZERO_GPU:  # the student leaves this ZeroGPU worker pickled: CPU tensors only (Compare moves it back)
-        student_model.model.to("cpu")
+    students.remember(folder, student_model)  # this process uses it next without reading it back
     return FinishedRun(student=student_model, comparison=comparison, archive=archive)
 
 

@@ -16,6 +16,7 @@ process), from the CLI, and under `accelerate launch` on several processes or GP
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -225,6 +226,21 @@ def compute_losses(student: SelectiveHead, teacher_model, batch: dict, config: D
     )
 
 
+class SeededMaskingCollator(DataCollatorForLanguageModeling):
+    """transformers' masking collator, seeded in whatever process it runs in.
+
+    With a `seed`, the library seeds its generator only in a process named "MainProcess" (or a
+    DataLoader worker) and raises anywhere else; a ZeroGPU call runs in a forked worker
+    ("ForkProcess-N"). Here the seed is the same in every process (plus the DataLoader worker's id,
+    as the library does), so a run masks the same tokens wherever it runs.
+    """
+
+    def create_rng(self, return_tensors=None):
+        worker = torch.utils.data.get_worker_info()
+        self.generator = self.get_generator(self.seed + (worker.id if worker else 0), return_tensors)
+        self._generator_pid = os.getpid()
+
+
 @dataclass
 class HeldOutAgreement:
     top1: float  # share of masked positions where the student's top-1 equals the teacher's
@@ -236,7 +252,7 @@ class HeldOut:
     """Fixed, seeded masking of held-out sentences; the teacher's answers are computed once."""
 
     def __init__(self, sentences: list[str], tokenizer, teacher, config: DistillConfig, device: torch.device):
-        collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=config.mlm_probability, seed=config.seed)
+        collator = SeededMaskingCollator(tokenizer, mlm_probability=config.mlm_probability, seed=config.seed)
         encoded = [tokenizer(s, truncation=True, max_length=config.seq_len) for s in sentences[: config.eval_sentences]]
         encoded = [{"input_ids": e["input_ids"]} for e in encoded]
         self.batches = []
@@ -362,7 +378,7 @@ class Distiller:
         )
         # Every batch padded to seq_len: under `accelerate launch` the main process reads the
         # stream and dispatches slices of one batch, which must all have the same shape.
-        collator = DataCollatorForLanguageModeling(
+        collator = SeededMaskingCollator(
             tokenizer, mlm_probability=config.mlm_probability, seed=config.seed, pad_to_multiple_of=config.seq_len
         )
         loader = DataLoader(stream, batch_size=config.batch_size, collate_fn=collator)

@@ -3,7 +3,9 @@ curves distill/figures.py, the text distill/views.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from pathlib import Path
 
 import gradio as gr
 
@@ -82,10 +84,56 @@ def axis_steps(report) -> int:
     return report.steps if plan is None or plan.measured or not plan.budget_s else report.step + 10
 
 
-def distill_handlers(store: ModelStore):
-    """start (a generator: live curves), stop, and use-this-student."""
+def trainer(store: ModelStore):
+    """The distillation's model work, for `distill` (runs in a ZeroGPU worker there)."""
 
     @on_gpu("distill", gpu.distill_seconds)
+    @guarded("distilling")
+    def train(pasted, upload, layers_text, config: DistillConfig, stop, folder: str, progress=None):
+        """The model work (any process): yields (page update, whether the student in `folder` is finished)."""
+        teacher = store.pair("fill-mask").bert
+        distiller = core.make_distiller(teacher, config, layers_text, pasted, upload)
+        try:
+            shown = 0.0
+            for report in distiller.run(stop):
+                if progress is not None:
+                    progress((report.step, report.steps), desc="distilling", unit="steps")
+                if not due(report, shown):
+                    continue
+                shown = time.monotonic()
+                yield (
+                    views.progress_markdown(report),
+                    figures.loss_figure(distiller.result.history, axis_steps(report)),
+                    figures.agreement_figure(distiller.result.evaluations, axis_steps(report))
+                    if report.agreement is not None or report.step == 1  # step 1: show the "before" point
+                    else gr.skip(),
+                    *[gr.skip()] * 4,
+                ), False
+            if distiller.result.stopped:
+                stopped_at = len(distiller.result.history)
+                yield (f"Stopped after {stopped_at} steps; the run's memory was freed.", *[gr.skip()] * 6), False
+                return
+            finished = core.finish(distiller, teacher, Path(folder))
+            yield (
+                views.done_line(distiller, finished),
+                figures.loss_figure(distiller.result.history, len(distiller.result.history)),
+                figures.agreement_figure(distiller.result.evaluations, len(distiller.result.history)),
+                views.summary_markdown(distiller, finished),
+                finished.archive,
+                None,  # the handle: the server's to give (distill)
+                gr.update(visible=True),
+            ), True
+        finally:
+            del distiller  # student, optimizer and batches go now, not at the next collection
+            core.release_memory()
+
+    return train
+
+
+def distill_handlers(store: ModelStore):
+    """start (a generator: live curves), stop, and use-this-student."""
+    train = trainer(store)
+
     @guarded("distilling")
     def distill(
         pasted: str | None = None,
@@ -109,49 +157,20 @@ def distill_handlers(store: ModelStore):
             agreement), the student's zip (model + tokenizer), a handle to the student, the use-it button.
         """
         config = settings_from(DistillConfig, settings)
-        teacher = store.pair("fill-mask").bert
-        distiller = core.make_distiller(teacher, config, layers_text, pasted, upload)
         session, stop = ACTIVE_RUNS.start(request)
+        folder = STORAGE.student_folder(session)  # made here, written by the run, kept here
+        kept = False
         try:
-            shown = 0.0
-            for report in distiller.run(stop):
-                progress((report.step, report.steps), desc="distilling", unit="steps")
-                if not due(report, shown):
-                    continue
-                shown = time.monotonic()
-                yield (
-                    views.progress_markdown(report),
-                    figures.loss_figure(distiller.result.history, axis_steps(report)),
-                    figures.agreement_figure(distiller.result.evaluations, axis_steps(report))
-                    if report.agreement is not None or report.step == 1  # step 1: show the "before" point
-                    else gr.skip(),
-                    *[gr.skip()] * 4,
-                )
-            if distiller.result.stopped:
-                stopped_at = len(distiller.result.history)
-                yield (f"Stopped after {stopped_at} steps; the run's memory was freed.", *[gr.skip()] * 6)
-                return
-            folder = STORAGE.student_folder(session)
-            try:
-                finished = core.finish(distiller, teacher, folder)
-            except BaseException:
-                STORAGE.abandon_folder(folder)
-                raise
-            # The page keeps a handle; the model and its zip stay in STORAGE (capped, expiring).
-            handle = STORAGE.keep_student(session, finished.student, folder)
-            yield (
-                views.done_line(distiller, finished),
-                figures.loss_figure(distiller.result.history, len(distiller.result.history)),
-                figures.agreement_figure(distiller.result.evaluations, len(distiller.result.history)),
-                views.summary_markdown(distiller, finished),
-                finished.archive,
-                handle,
-                gr.update(visible=True),
-            )
+            with contextlib.closing(train(pasted, upload, layers_text, config, stop, str(folder), progress)) as run:
+                for update, finished in run:
+                    if finished:  # the page keeps a handle; the student stays in STORAGE (capped, expiring)
+                        update = (*update[:5], STORAGE.keep_student(session, folder), *update[6:])
+                        kept = True
+                    yield update
         finally:
+            if not kept:
+                STORAGE.abandon_folder(folder)
             ACTIVE_RUNS.finish(session)
-            del distiller  # student, optimizer and batches go now, not at the next collection
-            core.release_memory()
 
     def stop(request: gr.Request):
         if not ACTIVE_RUNS.stop(request):
@@ -184,9 +203,41 @@ def histories(results: dict) -> dict[str, list[dict]]:
 def race_handler(store: ModelStore):
     """The myth race's handler (one click, two students)."""
 
+    @on_gpu("race", gpu.distill_seconds)
+    @guarded("racing")
+    def run_race(pasted, upload, layers_text, config: DistillConfig, stop, progress=None):
+        """The model work (any process): yields the page's updates."""
+        curves: dict[str, list[dict]] = {}
+        results = {}
+        shown = 0.0
+        try:
+            for init, report, lane in core.race(store.pair("fill-mask").bert, config, layers_text, pasted, upload,
+                                                stop=stop):  # fmt: skip
+                if init not in curves and results:  # the first lane is done: its student's memory goes
+                    next(reversed(results.values())).student = None
+                curves[init], results[init] = lane.result.evaluations, lane.result
+                if progress is not None:
+                    progress((report.step, report.steps), desc=f"{init} init", unit="steps")
+                if not due(report, shown):
+                    continue
+                shown = time.monotonic()
+                yield (
+                    f"**{init} init** · " + views.progress_markdown(report),
+                    figures.race_loss_figure(histories(results), axis_steps(report)),
+                    figures.race_figure(curves, axis_steps(report)) if report.agreement is not None else gr.skip(),
+                    gr.skip(),
+                )
+            line = core.race_summary(results)  # the verdict: above the chart (status) and as the summary
+            steps = max(len(r.history) for r in results.values())
+            yield (f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
+                   figures.race_loss_figure(histories(results), steps), figures.race_figure(curves, steps),
+                   f"### {line}")  # fmt: skip
+        finally:
+            results.clear()
+            core.release_memory()
+
     # The same parameters as `distill`, spelled out again on purpose: Gradio reads each handler's own
     # signature for its API and MCP parameter names (the one repetition the duplicate scan reports).
-    @on_gpu("race", gpu.distill_seconds)
     @guarded("racing")
     def race(
         pasted: str | None = None,
@@ -211,34 +262,11 @@ def race_handler(store: ModelStore):
         """
         config = settings_from(DistillConfig, settings)
         session, stop = ACTIVE_RUNS.start(request)
-        curves: dict[str, list[dict]] = {}
-        results = {}
-        shown = 0.0
         try:
-            for init, report, lane in core.race(store.pair("fill-mask").bert, config, layers_text, pasted, upload,
-                                                stop=stop):  # fmt: skip
-                if init not in curves and results:  # the first lane is done: its student's memory goes
-                    next(reversed(results.values())).student = None
-                curves[init], results[init] = lane.result.evaluations, lane.result
-                progress((report.step, report.steps), desc=f"{init} init", unit="steps")
-                if not due(report, shown):
-                    continue
-                shown = time.monotonic()
-                yield (
-                    f"**{init} init** · " + views.progress_markdown(report),
-                    figures.race_loss_figure(histories(results), axis_steps(report)),
-                    figures.race_figure(curves, axis_steps(report)) if report.agreement is not None else gr.skip(),
-                    gr.skip(),
-                )
-            line = core.race_summary(results)  # the verdict: above the chart (status) and as the summary
-            steps = max(len(r.history) for r in results.values())
-            yield (f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
-                   figures.race_loss_figure(histories(results), steps), figures.race_figure(curves, steps),
-                   f"### {line}")  # fmt: skip
+            with contextlib.closing(run_race(pasted, upload, layers_text, config, stop, progress)) as updates:
+                yield from updates
         finally:
             ACTIVE_RUNS.finish(session)
-            results.clear()
-            core.release_memory()
 
     return race
 

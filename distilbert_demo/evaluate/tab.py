@@ -24,6 +24,30 @@ REEL_STEPS = 20  # integrated-gradients steps per reel case: a few seconds on be
 def evaluate_handler(store: ModelStore):
     @on_gpu("evaluate", gpu.evaluate_seconds)
     @guarded("evaluating")
+    def run(upload, progress=None):
+        """The model work (any process): the page's outputs, and the cases to offer as a CSV."""
+        def report(desc: str, unit: str):
+            return lambda done, total: progress((done, total), desc=desc, unit=unit) if progress is not None else None
+
+        data = core.load_labelled_file(upload)
+        pair = store.pair("sentiment")
+        result = core.evaluate(pair, data, progress=report("labelling", "batches"))
+        reel = result.reel()
+        attributed = {case.index: case.text for case in reel[:CSV_TOKENS_CAP]}
+        tokens = explain.top_tokens(pair, attributed, progress=report("top tokens of the disagreements", "examples"))
+        labels = list(core.LABELS)
+        return (
+            views.summary_table(result),
+            figures.confusion_figure(result.bert.confusion(), labels, "bert", result.bert.accuracy),
+            figures.confusion_figure(result.distilbert.confusion(), labels, "distilbert", result.distilbert.accuracy),
+            result.cases(),
+            None,  # the CSV: the server's to write (evaluate)
+            result.to_dict(),
+            reel,
+            0,
+        ), result.cases_with_tokens(tokens, "gxi")
+
+    @guarded("evaluating")
     def evaluate(upload: str | None = None, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
         """Label every example of a labelled set with both sentiment models: each one's accuracy with a
         95% Wilson interval, the retention (DistilBERT / BERT accuracy; undefined near chance), how often
@@ -37,29 +61,9 @@ def evaluate_handler(store: ModelStore):
             top attributed tokens, gradient x input, for the first disagreements), and the result as JSON
             (per model accuracy, ci95, confusion, examples_per_second; retention, agreement, verdict).
         """
-        data = core.load_labelled_file(upload)
-        pair = store.pair("sentiment")
-        result = core.evaluate(
-            pair, data, progress=lambda done, total: progress((done, total), desc="labelling", unit="batches")
-        )
-        reel = result.reel()
-        attributed = {case.index: case.text for case in reel[:CSV_TOKENS_CAP]}
-        tokens = explain.top_tokens(pair, attributed, progress=lambda done, total: progress(
-            (done, total), desc="top tokens of the disagreements", unit="examples"))  # fmt: skip
-        cases = result.cases()
-        csv_path = STORAGE.download(session_of(request), "disagreements_and_errors.csv")
-        result.cases_with_tokens(tokens, "gxi").to_csv(csv_path, index=False)
-        labels = list(core.LABELS)
-        return (
-            views.summary_table(result),
-            figures.confusion_figure(result.bert.confusion(), labels, "bert", result.bert.accuracy),
-            figures.confusion_figure(result.distilbert.confusion(), labels, "distilbert", result.distilbert.accuracy),
-            cases,
-            str(csv_path),
-            result.to_dict(),
-            reel,
-            0,
-        )
+        shown, cases = run(upload, progress)
+        csv = STORAGE.download(session_of(request), "disagreements_and_errors.csv", cases.to_csv(index=False).encode())
+        return (*shown[:4], str(csv), *shown[5:])
 
     return evaluate
 

@@ -2,16 +2,18 @@
 
 import re
 import threading
+from pathlib import Path
 
 import gradio as gr
 import pytest
 
+from distilbert_demo import students
 from distilbert_demo.attention.tab import attention_handlers
 from distilbert_demo.compare.tab import compare_handler
 from distilbert_demo.distill import tab as ui_distill
-from distilbert_demo.distill.core import STUDENT_NAME
 from distilbert_demo.distill.tab import CONFIG_FIELDS, input_check
 from distilbert_demo.storage import STORAGE
+from distilbert_demo.students import STUDENT_NAME
 from distilbert_demo.tabs import validator
 
 SETTINGS = {
@@ -66,8 +68,10 @@ def test_a_short_run_streams_curves_then_a_student(handlers, tiny_store, every_s
     assert list(agreement.data[0].x) == [0, 10, 12]  # before training, every 10 steps, at the end
     assert "Run finished: 12 steps" in summary and "Held-out top-1 agreement" in summary
     assert archive.endswith(".zip")
-    student = STORAGE.student(finished)  # the page holds a handle; the server keeps the model
+    folder = STORAGE.student(finished)  # the page holds a handle; the server keeps the student's folder
+    student = students.load(folder, tiny_store.pair("fill-mask").bert)
     assert student.name == STUDENT_NAME and student.model.config.n_layers == 2
+    assert Path(archive).parent == folder and students.model_folder(folder).is_dir()
     assert use_button["visible"] is True
     # mid-run updates carry the status and the loss curve growing step by step
     assert "Step 3 / 12" in updates[2][0] and len(updates[2][1].data[0].x) == 3
