@@ -1,9 +1,10 @@
 """BERT vs DistilBERT, side by side: predictions, latency, memory, attention, live distillation.
 
 A flat shared base (registry, loading, twins, inputs, predict, qa, measure, prefetch, palette,
-markup, settings, resources, tabs) and one folder per feature (compare/, attention/, distill/,
-bench/, evaluate/), each with its core (no Gradio), figures (no models) and tab (layout and
-wiring only). `ui` composes the page, `cli` the command line; both call the same cores.
+markup, settings, resources, tabs, gpu, storage, students, kept) and one folder per feature
+(compare/, attention/, explain/, distill/, evaluate/, bench/, ladder/), each with its core (no
+Gradio), figures (no models) and tab (layout and wiring only). `ui` composes the page, `cli` the
+command line; both call the same cores.
 """
 
 import os
@@ -16,5 +17,8 @@ from . import gpu  # noqa: E402, F401
 from .storage import default_root  # noqa: E402
 
 # Gradio's cache (the copies of files handed to the page) lives in the app's own folder, so it
-# expires with the rest and goes when the process ends (storage.py).
-os.environ.setdefault("GRADIO_TEMP_DIR", str(default_root() / "gradio"))
+# expires with the rest and goes when the process ends (storage.py). A value an operator set is
+# kept; one this package set in a parent process (inherited by a server it started) is replaced.
+_OURS = "DISTILBERT_DEMO_GRADIO_TEMP_DIR"
+if os.environ.get("GRADIO_TEMP_DIR") in (None, os.environ.get(_OURS)):
+    os.environ["GRADIO_TEMP_DIR"] = os.environ[_OURS] = str(default_root() / "gradio")
