@@ -49,7 +49,7 @@ bench: $(VENV)/.runtime
 gpu-check: $(VENV)/.runtime
 	$(BIN)/python -m benchmarks.gpu_check
 
-# Pictures for the README: every tab in presenter mode at 1280x720 and a GIF of the race (docs/screenshots).
+# Pictures for the README: every tab in presenter mode at 1280x720 and a GIF of the race (assets/screenshots).
 screenshots: $(VENV)/.dev chromium
 	$(BIN)/python -m tools.screenshots
 

@@ -1,5 +1,9 @@
-"""The files shipped inside the package (assets/), read with importlib.resources so that an
-installed copy finds them from any working folder."""
+"""The files the app ships that are not code, read from one place.
+
+They live in the repository's top-level assets/ (the design card's layout); a wheel carries them
+inside the package as distilbert_demo/assets/ (pyproject.toml maps the one folder onto the other),
+so an installed copy finds them from any working folder and a checkout finds them where they are.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,26 @@ import functools
 import json
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
-ASSETS: Traversable = resources.files(__package__) / "assets"
+from .inputs import InputError
+
+
+def _assets() -> Traversable:
+    installed = resources.files(__package__) / "assets"  # inside an installed package
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "assets"  # a checkout
+
+
+ASSETS: Traversable = _assets()
 TWIN_CONFIGS = ASSETS / "twins"  # the default checkpoints' config.json files, one folder each
 EXAMPLES = ASSETS / "examples.json"  # task -> example texts ([question, context] for qa)
 TOY_CORPUS = ASSETS / "corpus" / "toy_corpus.txt"  # distillation's default corpus, the twins' vocabulary
 SENTIMENT_SET = ASSETS / "sentiment_eval.csv"  # Evaluate's labelled set
 PAGE = ASSETS / "page"  # the page's CSS and JavaScript (presenter mode, the view link)
+
+
+HELDOUT_EVERY = 8  # every 8th sentence of a corpus is held out for measuring agreement
+MIN_SENTENCES = 2  # one to train on, one to measure on
 
 
 def sentences_from_text(text: str) -> list[str]:
@@ -29,6 +46,17 @@ def _toy_corpus() -> tuple[str, ...]:
 def toy_corpus() -> list[str]:
     """The shipped corpus, one sentence a line (a fresh list: callers may shuffle it)."""
     return list(_toy_corpus())
+
+
+def split(sentences: list[str]) -> tuple[list[str], list[str]]:
+    """(train, held-out): every HELDOUT_EVERY-th sentence is held out, the rest train."""
+    if len(sentences) < MIN_SENTENCES:
+        raise InputError("The corpus is empty: give at least two non-empty lines of text.")
+    if len(sentences) < HELDOUT_EVERY:  # a tiny corpus: hold out its last line
+        return sentences[:-1], sentences[-1:]
+    heldout = sentences[HELDOUT_EVERY - 1 :: HELDOUT_EVERY]
+    train = [s for i, s in enumerate(sentences, start=1) if i % HELDOUT_EVERY]
+    return train, heldout
 
 
 @functools.cache

@@ -58,10 +58,10 @@ def test_front_matter_for_zero_gpu_and_a_lean_cpu_space():
 
 
 def test_the_readme_pictures_exist_and_the_hub_takes_them():
-    """Every picture the README shows is in docs/screenshots (made by `make screenshots`), and each
+    """Every picture the README shows is in assets/screenshots (made by `make screenshots`), and each
     stays under 1 MB: the hub refuses a binary file past that size unless it is stored with Xet/LFS."""
     readme = (ROOT / "README.md").read_text("utf-8")
-    shown = re.findall(r"\]\((docs/screenshots/[^)]+)\)", readme)
+    shown = re.findall(r"\]\((assets/screenshots/[^)]+)\)", readme)
     assert {Path(p).suffix for p in shown} == {".png", ".gif"}
     for picture in shown:
         path = ROOT / picture

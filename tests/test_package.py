@@ -43,8 +43,26 @@ def test_the_wheel_carries_the_assets_and_the_console_script(wheel):
     ):
         assert asset in names, asset
     assert not any(name.startswith("tests/") for name in names)
+    assert not any("screenshots" in name for name in names)  # the README's pictures stay in the repository
+    # every feature folder is in the wheel (pyproject.toml lists the packages by name)
+    for package in sorted(p.parent for p in (ROOT / "distilbert_demo").glob("*/__init__.py")):
+        assert f"distilbert_demo/{package.name}/__init__.py" in names, package.name
+    shipped = {p.relative_to(ROOT / "assets").as_posix() for p in (ROOT / "assets").rglob("*") if p.is_file()}
+    carried = {n.removeprefix("distilbert_demo/assets/") for n in names if n.startswith("distilbert_demo/assets/")}
+    assert carried == {name for name in shipped if not name.startswith("screenshots/")}
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "distilbert-demo = distilbert_demo.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_the_card_layout_keeps_each_asset_in_one_place():
+    """The design card's top level: app.py, requirements.txt, distilbert_demo/, assets/, tests/,
+    README.md (plus build and CI files); the package keeps no copy of the assets."""
+    for name in ("app.py", "requirements.txt", "distilbert_demo", "assets", "tests", "README.md"):
+        assert (ROOT / name).exists(), name
+    assert not (ROOT / "distilbert_demo" / "assets").exists() and not (ROOT / "docs").exists()
+    from distilbert_demo import resources
+
+    assert Path(str(resources.ASSETS)) == ROOT / "assets"  # a checkout reads the top-level folder
 
 
 def test_the_installed_cli_runs_from_another_folder_on_the_twins(wheel, tmp_path):
@@ -73,3 +91,35 @@ def test_the_installed_cli_runs_from_another_folder_on_the_twins(wheel, tmp_path
         cwd=elsewhere, env=env, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert where.startswith(str(target))  # the installed copy, not the checkout
+
+
+def test_the_package_declares_everything_it_imports():
+    """pyproject.toml's dependencies name every distribution the package imports (so that `pip install .`
+    gives a working Ladder and Explain tab), and requirements.txt, what a Space installs, names them too
+    but for the platform's own (gradio, huggingface_hub, spaces)."""
+    import ast
+    import importlib.metadata
+    import re
+    import tomllib
+
+    imported = set()
+    for path in (ROOT / "distilbert_demo").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    # optional: spaces (only on ZeroGPU, where the platform installs it), torchao (the int8 path not taken)
+    third_party = imported - set(sys.stdlib_module_names) - {"distilbert_demo", "spaces", "torchao"}
+    providers = importlib.metadata.packages_distributions()
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    needed = {norm(providers[name][0]) for name in third_party}
+    declared = {norm(re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0])
+                for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}  # fmt: skip
+    assert needed <= declared, needed - declared
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    required = {norm(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0]) for line in lines if line}
+    assert needed - {"gradio", "huggingface-hub"} <= required, needed - required

@@ -1,6 +1,6 @@
 """Pictures of the app for the README: each tab in presenter mode at 1280x720, and the myth race.
 
-    python -m tools.screenshots [--out docs/screenshots] [--race-seconds 20]    (make screenshots)
+    python -m tools.screenshots [--out assets/screenshots] [--race-seconds 20]    (make screenshots)
 
 Starts the app (the default checkpoints: the hub or its cache if it can, else the untrained twins,
 which the pictures then say), drives Debian's Chromium through every tab with ?presenter=1, runs
@@ -115,7 +115,7 @@ STEPS = {"compare": compare, "attention": attention, "explain": explain, "evalua
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--out", type=Path, default=Path("assets/screenshots"))
     parser.add_argument("--race-seconds", type=float, default=20, help="the race's budget (both students)")
     parser.add_argument("--only", nargs="*", choices=[*STEPS, "race"])
     args = parser.parse_args(argv)
