@@ -19,8 +19,8 @@ import copy
 import torch
 
 from distilbert_demo import measure
-from distilbert_demo.bench.core import batch_inputs, ids_of_length
 from distilbert_demo.loading import load_model
+from distilbert_demo.sized_inputs import batch_inputs, ids_of_length
 
 
 def torchao_int8(model):

@@ -15,7 +15,7 @@ import argparse
 import torch
 from torch.utils import benchmark
 
-from distilbert_demo import measure
+from distilbert_demo import measure, sized_inputs
 from distilbert_demo.bench import core as bench
 from distilbert_demo.loading import ModelStore
 
@@ -38,10 +38,9 @@ def main() -> None:
         if not isinstance(item, bench.BenchRow):
             continue
         loaded = pair.bert if item.model == "bert" else pair.distilbert
-        ids = bench.ids_of_length(loaded.tokenizer, item.seq_len, with_mask=True)
-        run = bench.production_run(
-            loaded.model, bench.batch_inputs(loaded, ids, item.batch_size), "fill-mask", mask_index=1 + len(ids) // 2
-        )
+        ids = sized_inputs.ids_of_length(loaded.tokenizer, item.seq_len, with_mask=True)
+        inputs = sized_inputs.batch_inputs(loaded, ids, item.batch_size)
+        run = bench.production_run(loaded.model, inputs, "fill-mask", mask_index=1 + len(ids) // 2)
         timer = benchmark.Timer(
             stmt="with torch.inference_mode(): run()",
             globals={"run": run, "torch": torch},

@@ -26,6 +26,7 @@ from .bench.core import BenchSettings
 from .compare import core as compare
 from .distill.recipe import DistillConfig
 from .inputs import InputError
+from .labelled import load_labelled_file
 from .palette import TITLES
 
 EXIT_OK, EXIT_LOAD, EXIT_INPUT = 0, 1, 2
@@ -214,14 +215,6 @@ def format_table(result: compare.Comparison) -> str:
     return "\n".join(lines)
 
 
-def _check_variant(task: str, name: str, side: str) -> None:
-    if name not in variants.VARIANTS:
-        raise InputError(f"unknown variant {name!r} for --{side}-variant; choose from {', '.join(variants.VARIANTS)}.")
-    if name != "fp32" and task == "qa":
-        raise InputError("variants cover fill-mask and sentiment; question answering runs in fp32.")
-    variants.check(name)
-
-
 def run_compare(args: argparse.Namespace) -> int:
     from . import inputs, qa
 
@@ -234,7 +227,7 @@ def run_compare(args: argparse.Namespace) -> int:
         text, question = inputs.check_text(text, args.task), None
     chosen = {"bert": args.bert_variant, "distilbert": args.distilbert_variant}
     for side, name in chosen.items():
-        _check_variant(args.task, name, side)
+        variants.check_choice(args.task, side, name)
     pair = load_pair(args.task, args.bert, args.distilbert)
     with tempfile.TemporaryDirectory(prefix="distilbert-demo-onnx-") as cache:
         pair = loading.Pair(args.task, *(variants.as_variant(m, chosen[m.side], Path(cache)) for m in pair.sides()))
@@ -403,7 +396,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import core as evaluate
 
     measure.configure_threads(args.threads)
-    data = evaluate.load_labelled_file(args.data)
+    data = load_labelled_file(args.data)
     pair = load_pair("sentiment", args.bert, args.distilbert)
     result = evaluate.evaluate(pair, data, batch_size=args.batch_size)
     if args.json:
@@ -446,7 +439,6 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_ladder(args: argparse.Namespace) -> int:
-    from .evaluate.core import load_labelled_file
     from .ladder import core as ladder
     from .ladder.views import table
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-
-import torch
+from importlib.metadata import version
 
 from . import inputs, loading, measure, predict, qa, reference, registry
 
@@ -71,13 +70,8 @@ class Report:
 
 
 def environment() -> Check:
-    import gradio
-    import transformers
-
-    detail = (
-        f"Python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, "
-        f"gradio {gradio.__version__}; {measure.device_label(loading.pick_device())}"
-    )
+    versions = ", ".join(f"{name} {version(name)}" for name in ("torch", "transformers", "gradio"))
+    detail = f"Python {platform.python_version()}, {versions}; {measure.device_label(loading.pick_device())}"
     return Check("environment", "info", detail)
 
 

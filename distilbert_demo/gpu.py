@@ -31,17 +31,21 @@ DURATIONS: dict[str, Callable[..., int]] = {}
 MAX_DURATION_S = 300  # the most one call asks for: a visitor's quota is minutes a day
 
 
-def capped(duration: Callable[..., float]) -> Callable[..., int]:
+def capped(duration: Callable[..., float] | float) -> Callable[..., int]:
     """Whole seconds, at most MAX_DURATION_S."""
 
     def seconds(*args, **kwargs) -> int:
-        return int(min(MAX_DURATION_S, math.ceil(duration(*args, **kwargs))))
+        asked = duration(*args, **kwargs) if callable(duration) else duration
+        return int(min(MAX_DURATION_S, math.ceil(asked)))
 
     return seconds
 
 
-def on_gpu(name: str, duration: Callable[..., float]):
-    """Decorate a handler that runs models; `duration` gets the handler's arguments."""
+def on_gpu(name: str, duration: Callable[..., float] | float):
+    """Decorate a function that runs models: on ZeroGPU it asks for a GPU for `duration` seconds, a
+    number or a function of the call's own arguments (declared beside the function, from the same
+    settings). Loading a pair onto the GPU and the warm-up take seconds; on a GPU a forward pass of
+    either model takes milliseconds, a distillation step well under a second."""
     seconds = capped(duration)
 
     def wrap(handler):
@@ -49,51 +53,3 @@ def on_gpu(name: str, duration: Callable[..., float]):
         return handler if spaces is None else spaces.GPU(duration=seconds)(handler)
 
     return wrap
-
-
-def _number(value, default: float) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
-
-
-# What each handler asks for. Loading a pair onto the GPU and the warm-up take seconds; on a GPU a
-# forward pass of either model takes milliseconds, a distillation step well under a second.
-def compare_seconds(task=None, text=None, top_k=None, repeats=0, *rest, **kwargs) -> float:
-    return 20 + 0.05 * _number(repeats, 0)
-
-
-def attention_seconds(*args, **kwargs) -> float:
-    return 20
-
-
-def evaluate_seconds(*args, **kwargs) -> float:
-    return 60
-
-
-def distill_seconds(pasted=None, upload=None, layers_text=None, config=None, *rest, **kwargs) -> float:
-    """`config`: the run's DistillConfig (a time budget, or a step count)."""
-    if config.seconds > 0:  # a time budget: the run plans its steps to fit it
-        return 30 + config.seconds
-    return 30 + 0.3 * config.steps  # build the student, then ~0.1-0.3 s a step, then compare
-
-
-def bench_seconds(settings, *rest, **kwargs) -> float:
-    """`settings`: the sweep's BenchSettings."""
-    points = max(1, len(settings.seq_lens)) * max(1, len(settings.batch_sizes))
-    runs_per_point = (settings.repeats + 2) * (4 if settings.baseline else 2)  # warm-up, both models, pipelines
-    return 15 + points * (2 + 0.03 * runs_per_point)
-
-
-def explain_seconds(task=None, text=None, question=None, method="ig", steps=50, *rest, **kwargs) -> float:
-    # both models, forward and backward on every interpolation step (two targets for qa)
-    return 20 + (0.2 * _number(steps, 50) if method == "ig" else 2)
-
-
-def reel_seconds(*args, **kwargs) -> float:
-    return 30  # integrated gradients (20 steps) and attention for one sentence, both models
-
-
-def self_check_seconds(*args, **kwargs) -> float:
-    return 60

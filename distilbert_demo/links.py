@@ -16,7 +16,16 @@ from urllib.parse import urlencode
 from . import registry, resources
 from .inputs import MAX_CHARS
 
-TABS = ("compare", "attention", "explain", "distill", "evaluate", "benchmark", "ladder")
+# The page's tabs, in order: id (in links and elem_ids) -> label (ui.py lays them out from this)
+TABS = {
+    "compare": "Compare",
+    "attention": "Attention",
+    "explain": "Explain",
+    "distill": "Distill",
+    "evaluate": "Evaluate",
+    "benchmark": "Benchmark",
+    "ladder": "Ladder",
+}
 TABS_WITH_TEXT = ("compare", "attention")  # the tabs whose text box a link fills
 MAX_LINK_TEXT = 2_000  # characters of text a link carries (browsers and servers cap URLs near 8 KB)
 TRUE = {"1", "true", "yes", "on"}

@@ -16,6 +16,7 @@ paused; OutsideLoad measures it and the figure says so.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import sys
@@ -63,6 +64,11 @@ def cpu_name() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
+
+
+def threads() -> int:
+    """The threads torch runs model work on (what every figure names)."""
+    return torch.get_num_threads()
 
 
 def configure_threads(threads: int | None = None) -> int:
@@ -333,3 +339,14 @@ def peak_forward_bytes(run: Callable[[], object], device: torch.device = CPU) ->
         if device.type == "cuda":
             return _cuda_peak_bytes(run, device)
         return _cpu_peak_bytes(run)
+
+
+def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion: sound near 0 and 1 and for small sets."""
+    if total == 0:
+        return (0.0, 1.0)
+    p = correct / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))

@@ -103,6 +103,7 @@ class Storage:
         self._pending = 0  # student folders being written
         self._sweeper: threading.Thread | None = None
         self._on_drop: list[Callable[[Path], None]] = []  # told of each dropped student folder
+        self._also_sweep: list[Callable[[], None]] = []  # what else expires on the sweeper's rounds
 
     def _new_lock(self) -> None:
         self._lock = threading.Lock()
@@ -113,7 +114,7 @@ class Storage:
         """A fresh folder under root/kind (students, downloads)."""
         folder = self.root / kind / uuid.uuid4().hex
         folder.mkdir(parents=True)
-        self._start_sweeper()
+        self.start_sweeper()
         return folder
 
     def download(self, session: str, name: str, content: bytes | None = None) -> Path:
@@ -225,7 +226,12 @@ class Storage:
         for listener in self._on_drop:
             listener(entry.folder)
 
-    def _start_sweeper(self) -> None:
+    def also_sweep(self, sweep: Callable[[], None]) -> None:
+        """Run `sweep` on each round of the sweeper too (kept.py: views in memory expire alike)."""
+        self._also_sweep.append(sweep)
+
+    def start_sweeper(self) -> None:
+        """The thread that sweeps every so often (started by the first thing that needs it)."""
         if self._sweeper is not None:
             return
         interval = max(1.0, min(60.0, self.ttl_s / 4))
@@ -234,6 +240,8 @@ class Storage:
             while True:
                 time.sleep(interval)
                 self.sweep()
+                for sweep in self._also_sweep:
+                    sweep()
                 release_memory()
 
         self._sweeper = threading.Thread(target=loop, daemon=True, name="storage-sweeper")

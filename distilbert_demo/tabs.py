@@ -86,14 +86,39 @@ def guarded(doing: str):
     return wrap
 
 
-def validator(names: list[str], check: Callable[..., object], blame: str):
+ONE_HEAVY_JOB = (
+    "You already have a job waiting or running in the queue for distillations, races, evaluations, sweeps, "
+    "explanations and the ladder (one at a time for everyone, so each visitor gets a turn): wait for it to "
+    "finish, or press Stop."
+)
+
+
+def heavy_jobs_of_caller() -> int:
+    """How many events of the heavy queue the calling session has waiting or running, as Gradio's own
+    queue holds them (read while Gradio validates a new event, before it is queued). Gradio bounds the
+    queue as a whole (max_size) and runs one heavy job at a time (concurrency_id), but lets one session
+    fill the queue; this is the count that stops it. 0 where the queue cannot be read."""
+    from gradio.context import LocalContext
+
+    queue = getattr(LocalContext.blocks.get(None), "_queue", None)
+    session = getattr(LocalContext.request.get(None), "session_hash", None)
+    if queue is None or session is None:
+        return 0
+    live = (queue.event_ids_to_events.get(event_id) for event_id in queue.pending_event_ids_session.get(session, ()))
+    return sum(getattr(event, "concurrency_id", None) == HEAVY_QUEUE for event in live)
+
+
+def validator(names: list[str], check: Callable[..., object], blame: str, heavy: bool = False):
     """A Gradio validator for an event whose inputs are `names`, in order: it runs the cheap checks
     `check(**values)` before any model work; an InputError's message is shown next to the control
-    at fault (its `field`, else `blame`) and reaches an API caller as an error."""
+    at fault (its `field`, else `blame`) and reaches an API caller as an error. For an event of the
+    heavy queue (`heavy`), a visitor with a heavy job already waiting or running is told so."""
 
     def validate(*args, **kwargs):
         values = dict(zip(names, args)) | kwargs
         try:
+            if heavy and heavy_jobs_of_caller():
+                raise InputError(ONE_HEAVY_JOB)
             check(**values)
         except InputError as err:
             log.info("rejected input: %s", err)

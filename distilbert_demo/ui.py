@@ -16,7 +16,6 @@ import threading
 import time
 
 import gradio as gr
-import torch
 
 from . import doctor, gpu, links, loading, markup, measure, registry, resources
 from .attention import core as attention_core
@@ -28,6 +27,7 @@ from .distill.tab import distill_tab
 from .evaluate.tab import evaluate_tab
 from .explain.tab import explain_tab
 from .inputs import MAX_UPLOAD_BYTES
+from .kept import KEPT
 from .ladder.tab import ladder_tab
 from .loading import ModelStore
 from .storage import MAX_SESSIONS, SESSION_TTL_S, STORAGE
@@ -43,7 +43,7 @@ def banner_text(store: ModelStore) -> str:
     loaded = store.loaded_pairs()
     done = {p.task for p in loaded} | set(store.failures)
     loading = tuple(task for task in registry.TASKS if task not in done)
-    return markup.banner(loaded, measure.device_name(store.device), torch.get_num_threads(), loading, store.failures)
+    return markup.banner(loaded, measure.device_name(store.device), measure.threads(), loading, store.failures)
 
 
 def banner_update(store: ModelStore):
@@ -61,7 +61,7 @@ def self_check_handler(store: ModelStore):
         return markup.self_check(doctor.run(models))
 
     checked = guarded("running the self-check")(self_check)
-    return gpu.on_gpu("self_check", gpu.self_check_seconds)(checked)
+    return gpu.on_gpu("self_check", 60)(checked)  # every loaded checkpoint against the pipeline
 
 
 def _self_check_panel(store: ModelStore) -> None:
@@ -79,6 +79,7 @@ def _self_check_panel(store: ModelStore) -> None:
 
 def forget_session(request: gr.Request) -> None:
     STORAGE.forget_session(request.session_hash)
+    KEPT.forget_session(request.session_hash)
 
 
 def build_app(store: ModelStore) -> gr.Blocks:
@@ -102,21 +103,22 @@ def build_app(store: ModelStore) -> gr.Blocks:
         # A handle to this visitor's distilled student, once they choose to use it (storage.py keeps it).
         student_state = gr.State(None, time_to_live=SESSION_TTL_S)
         app.unload(forget_session)  # a closed tab takes its student and downloads with it
+        builders = {
+            "compare": lambda: compare_tab(store, student_state),
+            "attention": lambda: attention_tab(store, student_state),
+            "explain": lambda: explain_tab(store),
+            "distill": lambda: distill_tab(store, student_state),
+            "evaluate": lambda: evaluate_tab(store),
+            "benchmark": lambda: bench_tab(store),
+            "ladder": lambda: ladder_tab(store),
+        }
+        assert set(builders) == set(links.TABS), "links.TABS lists the page's tabs"
+        built = {}
         with gr.Tabs() as tabs:
-            with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
-                compare_fields = compare_tab(store, student_state)
-            with gr.Tab("Attention", id="attention", elem_id="tab-attention"):
-                attention_fields = attention_tab(store, student_state)
-            with gr.Tab("Explain", id="explain", elem_id="tab-explain"):
-                explain_tab(store)
-            with gr.Tab("Distill", id="distill", elem_id="tab-distill"):
-                distill_tab(store, student_state)
-            with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
-                evaluate_tab(store)
-            with gr.Tab("Benchmark", id="benchmark", elem_id="tab-benchmark"):
-                bench_tab(store)
-            with gr.Tab("Ladder", id="ladder", elem_id="tab-ladder"):
-                ladder_tab(store)
+            for tab_id, label in links.TABS.items():  # in links.TABS's order
+                with gr.Tab(label, id=tab_id, elem_id=f"tab-{tab_id}"):
+                    built[tab_id] = builders[tab_id]()
+        compare_fields, attention_fields = built["compare"], built["attention"]
         # A link opens a view: ?tab=attention&example=2&presenter=1 (a speaker's bookmarks; a reload keeps it).
         app.load(open_view, outputs=[tabs, presenter, *compare_fields, *attention_fields], queue=False,
                  api_visibility="private")  # fmt: skip

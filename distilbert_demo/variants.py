@@ -127,6 +127,27 @@ def check(name: str) -> None:
         raise VariantUnavailable(f"{name}: {why}")
 
 
+QA_IN_FP32 = "variants cover fill-mask and sentiment; question answering runs in fp32."
+ZERO_GPU_REFUSAL = "on ZeroGPU the comparison runs on the GPU; the CPU variants are in the Ladder tab."
+
+
+def check_choice(task: str, side: str, name: str, on_zero_gpu: bool = False) -> None:
+    """Whether `side` of the `task` pair can run as `name` here: an InputError that says why not,
+    for the control `{side}_variant` (the Compare tab and the CLI refuse alike)."""
+    field = f"{side}_variant"
+    if name not in VARIANTS:
+        raise InputError(f"unknown variant {name!r} for {side}; choose from {', '.join(VARIANTS)}.", field=field)
+    if name == "fp32":
+        return
+    if on_zero_gpu:
+        raise InputError(ZERO_GPU_REFUSAL, field=field)
+    if task == "qa":
+        raise InputError(QA_IN_FP32, field=field)
+    available, why = availability(name)
+    if not available:
+        raise InputError(f"{name} is unavailable here: {why}", field=field)
+
+
 def _state_bytes(module: torch.nn.Module) -> int:
     """The size of the module's weights as torch.save writes them (packed int8 included)."""
     buffer = io.BytesIO()
@@ -374,7 +395,7 @@ def as_variant(loaded: LoadedModel, name: str, cache: Path) -> LoadedModel:
     if name == "fp32":
         return loaded
     if loaded.task == "qa":
-        raise InputError("variants cover fill-mask and sentiment; question answering runs in fp32.", field="variant")
+        raise InputError(QA_IN_FP32, field="variant")
     variant = KEPT.get(loaded, name, cache)
     runs_own_path = variant.module is not None and name != "bf16-compiled"
     model = variant.module if runs_own_path else _Runner(variant, loaded.model.config)

@@ -1,6 +1,8 @@
 """The launched app, answered through gradio_client on the named endpoints (files are not downloaded:
 gradio_client would leave an empty folder in the system temp dir for each)."""
 
+import time
+
 import pytest
 from gradio_client import Client
 
@@ -64,6 +66,24 @@ def test_one_distillation_at_a_time_the_second_visitor_waits(launched_app):
     assert seen_queued
     assert first.outputs()[-1][0].startswith("**Done:**")
     assert second.result(timeout=120)[0].startswith("**Done:**")
+
+
+def test_one_visitor_cannot_fill_the_heavy_queue(launched_app):
+    """A visitor whose heavy job is waiting or running is told so when they ask for another (Gradio's
+    queue bounds its size and runs one heavy job at a time, but would queue a visitor's every click);
+    another visitor is queued as usual, and once the first job is done the visitor may start again."""
+    settings = ("", None, "", 150, 4, 32, 2.0, 5.0, 2.0, 1.0, 5e-4, False, 0)  # 0: a step count, no time budget
+    visitor = Client(launched_app, verbose=False, download_files=False)
+    running = visitor.submit(*settings, api_name="/distill")
+    deadline = time.monotonic() + 60
+    while running.status().code.name not in ("PROCESSING", "ITERATING") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(Exception, match="You already have a job waiting or running"):
+        visitor.predict(None, api_name="/evaluate")
+    other = Client(launched_app, verbose=False, download_files=False).submit(None, api_name="/evaluate")
+    assert running.result(timeout=120)[0].startswith("**Done:**")
+    assert "Retention" in other.result(timeout=120)[0]  # the other visitor was queued, then answered
+    assert visitor.predict(None, api_name="/evaluate")[0]  # the visitor's turn again
 
 
 def test_bench_endpoint(launched_app):

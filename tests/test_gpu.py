@@ -2,10 +2,14 @@
 ask for a GPU with durations that follow their inputs; GPU timing synchronises before the clock.
 The handlers under ZeroGPU's own process model are test_zerogpu.py's."""
 
+import math
+
 import torch
 
 from distilbert_demo import gpu, measure, ui
+from distilbert_demo.bench import tab as bench_tab
 from distilbert_demo.bench.core import BenchSettings
+from distilbert_demo.distill import tab as distill_tab
 from distilbert_demo.distill.recipe import DistillConfig
 
 MODEL_HANDLERS = {"compare", "attention", "explain", "distill", "race", "bench", "evaluate", "reel", "self_check"}
@@ -21,11 +25,13 @@ def test_spaces_is_installed_and_does_nothing_off_zero_gpu(tiny_store):
 
 def test_durations_follow_the_inputs_and_stay_short():
     """What the handlers ask for is checked where they really run, under the emulation (test_zerogpu.py)."""
-    seconds = gpu.capped(gpu.distill_seconds)
-    steps = [seconds(config=DistillConfig(steps=n, seconds=0)) for n in (40, 400, 10_000)]
+    seconds = gpu.capped(distill_tab.gpu_seconds)
+    steps = [seconds(None, None, None, DistillConfig(steps=n, seconds=0)) for n in (40, 400, 10_000)]
     assert steps[0] < steps[1] <= gpu.MAX_DURATION_S and steps[2] == gpu.MAX_DURATION_S
-    assert seconds(config=DistillConfig()) == seconds(config=DistillConfig(seconds=DistillConfig().seconds))
-    bench = gpu.capped(gpu.bench_seconds)
+    # from the run's own settings: the recipe's 40 steps, or the page's one-minute budget and 30 s to build and measure
+    assert seconds(None, None, None, DistillConfig()) == 30 + math.ceil(0.3 * DistillConfig().steps) == 42
+    assert seconds(None, None, None, DistillConfig(seconds=60)) == 90
+    bench = gpu.capped(bench_tab.gpu_seconds)
     small = bench(BenchSettings(seq_lens=[16], batch_sizes=[1], repeats=5, baseline=False))
     large = bench(BenchSettings(seq_lens=[16, 64, 128, 256], batch_sizes=[1, 8], repeats=20, baseline=True))
     assert 0 < small < large <= gpu.MAX_DURATION_S

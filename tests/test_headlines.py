@@ -20,7 +20,9 @@ from distilbert_demo.compare import core as compare
 from distilbert_demo.compare import figures as compare_figures
 from distilbert_demo.compare import views as compare_views
 from distilbert_demo.compare.tab import compare_handler
-from distilbert_demo.evaluate.core import Evaluation, LabelledSet, ModelEvaluation
+from distilbert_demo.evaluate.core import Evaluation, ModelEvaluation
+from distilbert_demo.kept import KEPT
+from distilbert_demo.labelled import LabelledSet
 from distilbert_demo.predict import TaskOutput
 from distilbert_demo.qa import Answer
 
@@ -66,24 +68,25 @@ def test_alignment_text_follows_any_sequence_of_clicks(tiny_store, seed):
     """Replays the page's wiring: a click on a model view sets that side's sliders; moving the
     DistilBERT layer moves BERT to its source layer and the DistilBERT head moves BERT's head."""
     analyse, redraw, follow_layer, select_head, _ = attention_handlers(tiny_store)
-    state, *_ = analyse("fill-mask", "The cat sat on the mat.", "")
+    key, *_ = analyse("fill-mask", "The cat sat on the mat.", "")  # the page holds a key to the kept state
+    state = KEPT.get("local", key, again="Show attention")
     sliders = {"bert_layer": state.layer_map[0], "bert_head": 0, "distil_layer": 0, "distil_head": 0}
     rng = np.random.default_rng(seed)
     for _ in range(12):
         kind = rng.choice(["bert click", "distil click", "distil slider", "bert slider"])
         if kind == "bert click":
-            picked = select_head("bert")(state, Click(rng.integers(4), rng.integers(4)))
+            picked = select_head("bert")(key, Click(rng.integers(4), rng.integers(4)))
             sliders["bert_layer"], sliders["bert_head"] = picked
         elif kind == "distil click":
-            layer, head = select_head("distilbert")(state, Click(rng.integers(2), rng.integers(4)))
+            layer, head = select_head("distilbert")(key, Click(rng.integers(2), rng.integers(4)))
             sliders.update(distil_layer=layer, distil_head=head, bert_head=head)
-            sliders["bert_layer"] = follow_layer(state, layer)
+            sliders["bert_layer"] = follow_layer(key, layer)
         elif kind == "distil slider":
             sliders["distil_layer"] = int(rng.integers(2))
-            sliders["bert_layer"] = follow_layer(state, sliders["distil_layer"])
+            sliders["bert_layer"] = follow_layer(key, sliders["distil_layer"])
         else:
             sliders["bert_layer"] = int(rng.integers(4))
-        fig_b, fig_d, *_, text = redraw(state, sliders["bert_layer"], sliders["bert_head"],
+        fig_b, fig_d, *_, text = redraw(key, sliders["bert_layer"], sliders["bert_head"],
                                         sliders["distil_layer"], sliders["distil_head"], False, 0.0)  # fmt: skip
         drawn_b, drawn_d, named_b, named_d = shown_layers(fig_b, fig_d, text)
         assert (named_b, named_d) == (drawn_b, drawn_d) == (sliders["bert_layer"], sliders["distil_layer"]), kind
@@ -129,8 +132,8 @@ def test_evaluate_on_trained_checkpoints_has_no_caveat():
 
 
 def test_attention_text_warns_about_twins(twin_store):
-    state, _, text, *_ = attention_handlers(twin_store)[0]("fill-mask", "The cat sat.", "")
-    assert state.untrained and "Untrained twins" in text
+    key, _, text, *_ = attention_handlers(twin_store)[0]("fill-mask", "The cat sat.", "")
+    assert KEPT.get("local", key, again="Show attention").untrained and "Untrained twins" in text
 
 
 # 4. Ratios past the physical bound, with their uncertainty; every point on the axes.

@@ -10,11 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from distilbert_demo import markup
+from distilbert_demo import labelled, layer_map, markup
 from distilbert_demo.attention.tab import attention_handlers
 from distilbert_demo.compare.tab import compare_handler
-from distilbert_demo.distill import corpus, student
-from distilbert_demo.evaluate import core as evaluate
+from distilbert_demo.distill import corpus
 from distilbert_demo.inputs import InputError
 
 FRAGMENTS = [
@@ -114,7 +113,7 @@ def test_attention_handler_only_raises_its_own_errors(handlers, text, layer_map)
 @given(data=st.binary(max_size=600) | HOSTILE_TEXT.map(lambda t: ("text,label\n" + t).encode("utf-8", "replace")))
 def test_labelled_csv_parser_never_raises_anything_else(data):
     try:
-        parsed = evaluate.parse_labelled_csv(data, "upload.csv")
+        parsed = labelled.parse_labelled_csv(data, "upload.csv")
     except InputError as err:
         assert str(err) and "\n" not in str(err)
     else:
@@ -125,7 +124,7 @@ def test_labelled_csv_parser_never_raises_anything_else(data):
 @PROFILE
 @given(text=HOSTILE_TEXT)
 def test_distill_settings_never_raise_anything_else(text):
-    for parse in (lambda: student.parse_layers(text, 12), lambda: corpus.read_user_text(text, None)):
+    for parse in (lambda: layer_map.parse_layers(text, 12), lambda: corpus.read_user_text(text, None)):
         try:
             parse()
         except InputError as err:

@@ -2,6 +2,11 @@
 
 tab -> figures / views / core -> shared base; nothing imports a tab but the page shell; cores do
 not draw or lay out; figures and tabs do not run models themselves.
+
+Features are peers: no feature imports another, except the compositions declared in COMPOSITIONS
+(each said in the composing module's docstring), and those go layer to layer: a core uses the
+other feature's core, figures its figures, views its views. A tab imports its own feature and the
+shared base, nothing else. What two features share lives in the base.
 """
 
 import ast
@@ -68,6 +73,36 @@ def test_nothing_imports_a_tab_but_the_page_shell():
         tabs = {name for name in imported_modules(path) if name.endswith(".tab") or ".tab." in name}
         own = {f"distilbert_demo.{path.parent.name}.tab"} if path.name == "tab.py" else set()
         assert tabs <= own, (path, tabs)
+
+
+# (feature, the feature it composes): the modules that may import it, each importing its namesake
+COMPOSITIONS = {
+    ("distill", "compare"): {"core"},  # the finished student measured next to its teacher
+    ("evaluate", "explain"): {"core", "figures", "views"},  # the disagreement reel's saliency
+    ("evaluate", "attention"): {"core"},  # the reel's aligned attention
+}
+
+
+def feature_imports(path: Path) -> set[tuple[str, str]]:
+    """(feature, module) pairs of other features' modules that `path` imports (`from ..explain import
+    core` names both the package and its module: the module is what is used)."""
+    own = path.parent.name
+    found = set()
+    for name in imported_modules(path):
+        parts = name.split(".")
+        if len(parts) >= 3 and parts[0] == "distilbert_demo" and parts[1] in FEATURES and parts[1] != own:
+            found.add((parts[1], parts[2]))
+    return found
+
+
+@pytest.mark.parametrize("path", [p for f in FEATURES for p in sorted((PACKAGE / f).glob("*.py"))], ids=str)
+def test_features_are_peers_but_for_declared_compositions_layer_to_layer(path):
+    for feature, module in feature_imports(path):
+        allowed = COMPOSITIONS.get((path.parent.name, feature), set())
+        assert path.stem in allowed, f"{path.relative_to(PACKAGE)} imports the {feature} feature ({module})"
+        # layer to layer: core to core, figures to figures, views to views (a type from a core is fine)
+        assert module in {path.stem, "core"}, f"{path.relative_to(PACKAGE)} imports {feature}.{module}"
+        assert path.stem != "core" or module == "core", path
 
 
 def test_the_shared_base_imports_no_feature():

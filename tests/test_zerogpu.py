@@ -23,6 +23,7 @@ from gradio_client import Client
 from playwright.sync_api import expect, sync_playwright
 
 from distilbert_demo import gpu
+from distilbert_demo.distill import tab as distill_tab
 from distilbert_demo.distill.recipe import DistillConfig
 
 from .conftest import SCREENSHOTS
@@ -133,7 +134,7 @@ def test_distill_and_race_run_in_a_worker(zero_app):
     status, _, _, summary, archive, *_ = client.predict(*DISTILL, api_name="/distill")
     # the GPU it asked for follows the run's own settings (3 steps, no budget)
     config = DistillConfig(steps=3, batch_size=2, seq_len=16, seconds=0)
-    expected = gpu.capped(gpu.distill_seconds)(config=config)
+    expected = gpu.capped(distill_tab.gpu_seconds)(None, None, None, config)
     assert [event["seconds"] for event in zero_app.events("schedule")[asked:]] == [expected]
     assert status.startswith("**Done:** 3 steps") and "Run finished: 3 steps" in summary
     assert _server_path(archive).is_file() and zero_app.data_dir in _server_path(archive).parents

@@ -15,8 +15,6 @@ import pandas as pd
 import torch
 
 from .. import inputs, measure
-from ..distill import student
-from ..inputs import InputError
 from ..loading import LoadedModel
 from ..palette import TITLES
 
@@ -136,25 +134,6 @@ def summaries_frame(bert: AttentionMaps, distilbert: AttentionMaps) -> pd.DataFr
 
 # ---------------------------------------------------------------------------------------------
 # Which teacher layer each student layer is compared with
-
-
-def default_layer_map(teacher_layers: int, student_layers: int) -> list[int]:
-    """Teacher layer for each student layer: the paper's [0, 2, 4, 7, 9, 11] for 12 -> 6, else evenly spaced."""
-    if teacher_layers < 1 or student_layers < 1:
-        raise ValueError(f"both models need layers, got teacher {teacher_layers} and student {student_layers}")
-    kept = student.default_student_layers(teacher_layers)
-    if student_layers == len(kept):
-        return kept
-    return [int(round(x)) for x in np.linspace(0, teacher_layers - 1, student_layers)]
-
-
-def parse_layer_map(text: str, teacher_layers: int, student_layers: int) -> list[int]:
-    """Parse "0, 2, 4, 7, 9, 11": one BERT layer per DistilBERT layer (repeats allowed)."""
-    layers = student.parse_layer_numbers(text, teacher_layers)
-    if len(layers) != student_layers:
-        given = ", ".join(map(str, layers))
-        raise InputError(f"give {student_layers} BERT layers, one per DistilBERT layer; got {len(layers)} ({given})")
-    return layers
 
 
 # ---------------------------------------------------------------------------------------------

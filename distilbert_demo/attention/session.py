@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from ..layer_map import default_layer_map, parse_layer_map
 from ..loading import Pair
 from . import core as attention
 from .core import AttentionMaps
@@ -84,8 +85,8 @@ def compact(state: AttentionSession) -> AttentionSession:
 
 def resolve_layer_map(text: str | None, teacher_layers: int, student_layers: int) -> list[int]:
     if text is None or not str(text).strip():
-        return attention.default_layer_map(teacher_layers, student_layers)
-    return attention.parse_layer_map(text, teacher_layers, student_layers)
+        return default_layer_map(teacher_layers, student_layers)
+    return parse_layer_map(text, teacher_layers, student_layers)
 
 
 def with_layer_map(session: AttentionSession, layer_map_text: str) -> AttentionSession:

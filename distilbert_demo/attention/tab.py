@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import gpu, inputs, registry, resources
+from .. import inputs, kept, registry, resources
 from ..gpu import on_gpu
 from ..inputs import InputError
+from ..kept import KEPT
+from ..layer_map import default_layer_map
 from ..loading import ModelStore
 from ..markup import notices
-from ..storage import SESSION_TTL_S, STORAGE
+from ..storage import SESSION_TTL_S, STORAGE, release_memory
 from ..tabs import (
     MODEL_QUEUE,
     PRESENTER_HIDE,
@@ -21,7 +23,7 @@ from ..tabs import (
     validator,
     visitor_pair,
 )
-from . import core, figures, session, views
+from . import figures, session, views
 
 
 def table(frame):
@@ -47,10 +49,66 @@ def input_check(store: ModelStore):
     return check
 
 
-def attention_handlers(store: ModelStore):
-    """Handlers of the Attention tab. Only `attention` runs the models; the rest redraw from state."""
+def _kept(key: str | None, request) -> session.AttentionSession | None:
+    """The visitor's extraction (None before the first); LookupError with the message when it expired."""
+    return None if not key else KEPT.get(session_of(request), key, again="Show attention")
 
-    @on_gpu("attention", gpu.attention_seconds)
+
+def redraw(key, bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold, request: gr.Request = None):
+    try:
+        state = _kept(key, request)
+    except LookupError as expired:
+        return (*[gr.skip()] * 4, error_markdown(str(expired)))
+    if state is None:
+        return (gr.skip(),) * 5
+    heads = figures.head_figures(state, bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold)
+    grids = figures.model_views(state, (bert_layer, bert_head), (distil_layer, distil_head))
+    return (*heads, *grids, views.alignment_markdown(state, distil_layer, bert_layer))
+
+def follow_layer(key, distil_layer, request: gr.Request = None):
+    """Moving the DistilBERT layer moves BERT to the layer it was initialised from."""
+    try:
+        state = _kept(key, request)
+    except LookupError:  # the redraw says so
+        return gr.skip()
+    return gr.skip() if state is None else state.layer_map[state.pick("distilbert", distil_layer, 0)[0]]
+
+def select_head(side: str):
+    def on_select(key, event: gr.SelectData, request: gr.Request):
+        try:
+            state = _kept(key, request)
+        except LookupError:  # the redraw says so
+            return gr.skip(), gr.skip()
+        maps = None if state is None else state.sides()[side]
+        cell = None if maps is None else figures.cell_at(*event.index, maps.layers, maps.heads)
+        return (gr.skip(), gr.skip()) if cell is None else cell
+
+    return on_select
+
+def relink(key, layer_map: str, request: gr.Request = None):
+    try:
+        state = _kept(key, request)
+        if state is None:
+            return (gr.skip(),) * 4
+        state = session.with_layer_map(state, layer_map)
+    except (LookupError, InputError) as err:
+        return (error_markdown(str(err)), gr.skip(), gr.skip(), gr.skip())
+    KEPT.replace(session_of(request), key, state, again="Show attention")
+    div = None if state.divergence is None else figures.divergence_figure(state.divergence, state.layer_map)
+    return (
+        notices(state.notices),
+        figures.summaries_figure(state.summaries, state.layer_map),
+        div,
+        table(session.best_matches(state)),
+    )
+
+
+
+def attention_handlers(store: ModelStore):
+    """Handlers of the Attention tab. Only `attention` runs the models; the rest redraw from the
+    extraction kept in the server (kept.py), whose key the page holds."""
+
+    @on_gpu("attention", 20)  # both models' eager pass, once
     @guarded("extracting attention")
     def extract(task, text, layer_map, student_folder):
         """The model work (any process): the kept state, the page's outputs, and the CSV's bytes."""
@@ -90,50 +148,18 @@ def attention_handlers(store: ModelStore):
             student: a distilled student's handle (the page sets it); leave empty.
 
         Returns:
-            the page's state, notice, alignment text, both selected heads, both model views, the
-            summaries chart, a CSV of the summaries, the head-similarity map, the best-match table, and
-            the result as JSON: per model tokens, layers, heads, layer_map and summaries, plus best_matches.
+            a key to the page's state, notice, alignment text, both selected heads, both model views, the
+            summaries chart, what the view costs the server, a CSV of the summaries, the head-similarity
+            map, the best-match table, and the result as JSON: per model tokens, layers, heads,
+            layer_map and summaries, plus best_matches.
         """
-        *shown, csv, divergence, best, raw = extract(task, text, layer_map, student_folder(student))
-        csv_path = STORAGE.download(session_of(request), "attention_summaries.csv", csv)
-        return (*shown, str(csv_path), divergence, best, raw)
-
-    def redraw(state, bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold):
-        if state is None:
-            return (gr.skip(),) * 5
-        heads = figures.head_figures(state, bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold)
-        grids = figures.model_views(state, (bert_layer, bert_head), (distil_layer, distil_head))
-        return (*heads, *grids, views.alignment_markdown(state, distil_layer, bert_layer))
-
-    def follow_layer(state, distil_layer):
-        """Moving the DistilBERT layer moves BERT to the layer it was initialised from."""
-        if state is None:
-            return gr.skip()
-        return state.layer_map[state.pick("distilbert", distil_layer, 0)[0]]
-
-    def select_head(side: str):
-        def on_select(state, event: gr.SelectData):
-            maps = None if state is None else state.sides()[side]
-            cell = None if maps is None else figures.cell_at(*event.index, maps.layers, maps.heads)
-            return (gr.skip(), gr.skip()) if cell is None else cell
-
-        return on_select
-
-    def relink(state, layer_map: str):
-        if state is None:
-            return (gr.skip(),) * 5
-        try:
-            state = session.with_layer_map(state, layer_map)
-        except InputError as err:
-            return (gr.skip(), error_markdown(str(err)), gr.skip(), gr.skip(), gr.skip())
-        div = None if state.divergence is None else figures.divergence_figure(state.divergence, state.layer_map)
-        return (
-            state,
-            notices(state.notices),
-            figures.summaries_figure(state.summaries, state.layer_map),
-            div,
-            table(session.best_matches(state)),
-        )
+        state, *shown, csv, divergence, best, raw = extract(task, text, layer_map, student_folder(student))
+        visitor = session_of(request)
+        csv_path = STORAGE.download(visitor, "attention_summaries.csv", csv)
+        note = f"<small>{kept.describe(kept.size_of(state), KEPT.budget)}</small>"
+        key = KEPT.put(visitor, state)
+        release_memory()  # the extraction's float32 maps are freed: hand their pages back to the system
+        return (key, *shown, note, str(csv_path), divergence, best, raw)
 
     return attention, redraw, follow_layer, select_head, relink
 
@@ -145,12 +171,12 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio,
     heads = bert_config.num_attention_heads
     analyse, redraw, follow_layer, select_head, relink = attention_handlers(store)
 
-    state = gr.State(None, time_to_live=SESSION_TTL_S)  # this visitor's extraction, dropped with the tab
+    state = gr.State(None, time_to_live=SESSION_TTL_S)  # a key to this visitor's extraction (kept.py)
     with gr.Row():
         task = gr.Radio(list(registry.TASKS), value="fill-mask", label="Model pair", scale=1)
         layer_map = gr.Textbox(
             label="Layer map (BERT layer for each DistilBERT layer)",
-            placeholder=", ".join(map(str, core.default_layer_map(teacher_layers, student_layers))),
+            placeholder=", ".join(map(str, default_layer_map(teacher_layers, student_layers))),
             info="Empty: the DistilBERT paper's initialisation. Press Enter to re-align without re-running.",
             scale=2,
             elem_id="layer-map",
@@ -186,6 +212,9 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio,
             label="DistilBERT: all heads", interactive=False, elem_id="distil-model-view", format="png"
         )
     summaries = gr.Plot(label="Per-layer summaries", elem_id="attention-summaries")
+    kept_note = gr.Markdown(
+        label="What this view keeps on the server", elem_id="attention-kept", elem_classes=PRESENTER_HIDE
+    )
     csv_file = gr.File(label="Summaries (CSV)", elem_id="attention-csv")
     divergence = gr.Plot(label="Head similarity", elem_id="head-divergence")
     best = gr.Dataframe(label="Best BERT match of each DistilBERT head", elem_id="best-matches", max_height=300)
@@ -194,7 +223,7 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio,
 
     sliders = [bert_layer, bert_head, distil_layer, distil_head, hide_special, threshold]
     drawn = [bert_map, distil_map, bert_view, distil_view, alignment]
-    analysed = [state, notice, alignment, bert_map, distil_map, bert_view, distil_view, summaries, csv_file]
+    analysed = [state, notice, alignment, bert_map, distil_map, bert_view, distil_view, summaries, kept_note, csv_file]
     run.click(
         analyse,
         validator=validator(INPUTS, input_check(store), blame="text"),
@@ -217,7 +246,7 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio,
     layer_map.submit(
         relink,
         inputs=[state, layer_map],
-        outputs=[state, notice, summaries, divergence, best],
+        outputs=[notice, summaries, divergence, best],
         api_visibility="private",
     )
     return task, text

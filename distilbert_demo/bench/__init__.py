@@ -1,1 +1,1 @@
-"""bench: core (no Gradio), figures (no models), views (text), tab (layout and wiring)."""
+"""bench: core (no Gradio), figures (no models), tab (layout and wiring)."""

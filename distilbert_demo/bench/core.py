@@ -11,7 +11,6 @@ model interleaved run by run. For fill-mask the same texts also go through
 from __future__ import annotations
 
 import copy
-import itertools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -19,10 +18,11 @@ from dataclasses import asdict, dataclass, field
 import torch
 from transformers import pipeline
 
-from .. import measure, predict, registry, resources, variants
+from .. import measure, predict, registry, variants
 from ..inputs import InputError
 from ..loading import LoadedModel, Pair
 from ..settings import setting
+from ..sized_inputs import batch_inputs, ids_of_length
 
 SEQ_LENS = (8, 16, 32, 64, 128, 256, 512)
 BATCH_SIZES = (1, 2, 4, 8, 16, 32)
@@ -102,33 +102,6 @@ def with_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
     if precision == "bf16":
         return copy.deepcopy(model).to(torch.bfloat16)
     return variants.int8_module(model)  # the ladder's int8 path (variants.INT8_PATH), one definition
-
-
-def ids_of_length(tokenizer, seq_len: int, with_mask: bool) -> list[int]:
-    """Token ids of real corpus text, exactly `seq_len - 2` of them ([CLS] and [SEP] come on top).
-
-    Built from ids, not text: decoding and re-encoding WordPiece ids can merge pieces.
-    """
-    if seq_len < 3:
-        raise InputError("sequence lengths must be at least 3 tokens ([CLS], one token, [SEP]).")
-    words = itertools.cycle(" ".join(resources.toy_corpus()).split())
-    ids: list[int] = []
-    while len(ids) < seq_len - 2:
-        ids += tokenizer(next(words), add_special_tokens=False)["input_ids"]
-    ids = ids[: seq_len - 2]
-    if with_mask:
-        ids[len(ids) // 2] = tokenizer.mask_token_id
-    return ids
-
-
-def batch_inputs(loaded: LoadedModel, ids: list[int], batch_size: int) -> dict[str, torch.Tensor]:
-    tok = loaded.tokenizer
-    row = [tok.cls_token_id, *ids, tok.sep_token_id]
-    input_ids = torch.tensor([row] * batch_size, device=loaded.device)  # (B, T)
-    inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
-    if "token_type_ids" in tok.model_input_names:
-        inputs["token_type_ids"] = torch.zeros_like(input_ids)
-    return inputs
 
 
 def production_run(model, inputs: dict, task: str, mask_index: int) -> Callable[[], torch.Tensor]:

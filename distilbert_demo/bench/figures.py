@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ..palette import COLORS, TITLES
+from ..palette import COLORS, TEMPLATE, TITLES
 from .core import LAYER_BOUND, PAPER_CPU_SPEEDUP, BenchRow, speedups
 
-_LAYOUT = {"height": 360, "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "template": "plotly_white"}
+_LAYOUT = {"height": 360, "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "template": TEMPLATE}
 
 
 def _style(model: str) -> tuple[str, dict]:

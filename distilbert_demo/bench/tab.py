@@ -7,7 +7,7 @@ import contextlib
 import gradio as gr
 import pandas as pd
 
-from .. import gpu, registry
+from .. import registry
 from ..gpu import on_gpu
 from ..loading import ModelStore
 from ..markup import esc
@@ -48,8 +48,15 @@ def input_check(store: ModelStore):
     return check
 
 
+def gpu_seconds(settings: core.BenchSettings, *rest, **kwargs) -> float:
+    """A sweep's ask of ZeroGPU, from its own settings: a little per point and timed run."""
+    points = max(1, len(settings.seq_lens)) * max(1, len(settings.batch_sizes))
+    runs_per_point = (settings.repeats + 2) * (4 if settings.baseline else 2)  # warm-up, both models, pipelines
+    return 15 + points * (2 + 0.03 * runs_per_point)
+
+
 def bench_handlers(store: ModelStore):
-    @on_gpu("bench", gpu.bench_seconds)
+    @on_gpu("bench", gpu_seconds)
     @guarded("measuring")
     def sweep(settings: core.BenchSettings, stop, progress=None):
         """The model work (any process): yields (page update, the table to offer as a CSV at the end)."""
@@ -144,7 +151,7 @@ def bench_tab(store: ModelStore) -> None:
     sweep = start_button.click(
         run,
         inputs_kwargs={name: made[name] for name in FIELDS},
-        validator=validator(FIELDS, input_check(store), blame="seq_lens"),
+        validator=validator(FIELDS, input_check(store), blame="seq_lens", heavy=True),
         outputs=[message, latency, speedup, memory, throughput, table, csv_file, raw],
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,

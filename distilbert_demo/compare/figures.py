@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..markup import percent
-from ..palette import COLORS, TITLES
+from ..palette import COLORS, TEMPLATE, TITLES
 
 if TYPE_CHECKING:  # types only: figures never import the code that runs models
     from ..predict import TaskOutput
@@ -65,7 +65,7 @@ def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 30},
-        template="plotly_white",
+        template=TEMPLATE,
     )
     return fig
 
@@ -94,6 +94,6 @@ def latency_figure(medians: dict[str, float], p90s: dict[str, float], measured_o
         yaxis_title="ms",
         height=300,
         margin={"l": 10, "r": 10, "t": 50, "b": 30},
-        template="plotly_white",
+        template=TEMPLATE,
     )
     return fig

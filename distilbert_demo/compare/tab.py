@@ -7,7 +7,6 @@ import gradio as gr
 
 from .. import gpu, qa, registry, resources, variants
 from ..gpu import on_gpu
-from ..inputs import InputError
 from ..loading import ModelStore, Pair
 from ..markup import notices
 from ..measure import MIN_RUNS
@@ -30,22 +29,6 @@ def _rows(task: str) -> list[list[str]]:
     return [row for row in resources.example_rows() if row[0] == task]
 
 
-def _check_variant(task: str, side: str, name: str) -> None:
-    field = f"{side}_variant"
-    if name not in variants.VARIANTS:
-        raise InputError(f"unknown variant {name!r}; choose from {', '.join(variants.VARIANTS)}.", field=field)
-    if name == "fp32":
-        return
-    if gpu.ZERO_GPU:
-        raise InputError("on ZeroGPU the comparison runs on the GPU; the CPU variants are in the Ladder tab.",
-                         field=field)  # fmt: skip
-    if task == "qa":
-        raise InputError("variants cover fill-mask and sentiment; question answering runs in fp32.", field=field)
-    available, why = variants.availability(name)
-    if not available:
-        raise InputError(f"{name} is unavailable here: {why}", field=field)
-
-
 def pick_example(task: str, index: int | None):
     """Fill the text (and the question) from the clicked example of the chosen task."""
     rows = _rows(task)
@@ -59,15 +42,20 @@ def pick_example(task: str, index: int | None):
 def check(task, text, top_k, repeats, question="", student=None, bert_variant="fp32", distilbert_variant="fp32"):
     """What can be refused before any model runs (the page shows it next to the control at fault)."""
     for side, name in (("bert", bert_variant), ("distilbert", distilbert_variant)):
-        _check_variant(task, side, name or "fp32")
+        variants.check_choice(task, side, name or "fp32", on_zero_gpu=gpu.ZERO_GPU)
     core.check_settings(int(top_k), int(repeats) or None)
     qa.check_task_input(registry.check_task(task), text, question)
+
+
+def gpu_seconds(task, text, top_k, repeats, *rest) -> float:
+    """What a comparison asks of ZeroGPU: loading and warm-up, then a few milliseconds a timed run."""
+    return 20 + 0.05 * float(repeats or 0)
 
 
 def compare_handler(store: ModelStore):
     """Build the /compare handler (the outputs as listed in its docstring)."""
 
-    @on_gpu("compare", gpu.compare_seconds)
+    @on_gpu("compare", gpu_seconds)
     @guarded("running the models")
     def run(task, text, top_k, repeats, question, student_folder, bert_variant, distilbert_variant):
         """The model work (any process): the page's outputs as plain data."""

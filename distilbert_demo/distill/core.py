@@ -1,5 +1,9 @@
 """A distillation run as the page and the CLI drive it: set up from settings (one way for both),
-finished into a student that can be downloaded and compared. No Gradio here."""
+finished into a student that can be downloaded and compared. No Gradio here.
+
+It composes another feature on purpose, core to core: the finished student is measured next to
+its teacher with compare's core, so the run's summary shows the same figures Compare would.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,9 @@ import torch
 from .. import storage, students
 from ..compare.core import Comparison, compare_pair
 from ..inputs import InputError
+from ..layer_map import parse_layers
 from ..loading import LoadedModel, Pair
-from . import corpus, student
+from . import corpus
 from .recipe import INITS, MAX_PAGE_STEPS, DistillConfig, Distiller, DistillResult, StepReport
 
 SAMPLE_TEXT = "The weather was cold, so she made a cup of hot [MASK] before work."
@@ -28,7 +33,7 @@ def check_settings(
     if max_steps is not None and config.steps > max_steps:
         raise InputError(f"At most {max_steps} steps on this server.", field="steps")
     if layers_text and layers_text.strip():
-        student.parse_layers(layers_text, teacher_layers)
+        parse_layers(layers_text, teacher_layers)
 
 
 def make_distiller(
@@ -51,7 +56,7 @@ def make_distiller(
     if model_type != "bert":
         raise InputError(f"The teacher must be a BERT masked-LM model, not {model_type}.")
     teacher_layers = teacher.model.config.num_hidden_layers
-    layers = student.parse_layers(layers_text, teacher_layers) if layers_text and layers_text.strip() else None
+    layers = parse_layers(layers_text, teacher_layers) if layers_text and layers_text.strip() else None
     if corpus_file:
         train, heldout, skip = corpus.load_corpus_file(corpus_file, config.eval_sentences)
     else:

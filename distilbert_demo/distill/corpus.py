@@ -13,11 +13,10 @@ from torch.utils.data import IterableDataset
 from transformers import PreTrainedTokenizerBase
 
 from ..inputs import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_TEXT, InputError, check_upload_size
-from ..resources import sentences_from_text, toy_corpus
+from ..resources import HELDOUT_EVERY, MIN_SENTENCES, sentences_from_text, split, toy_corpus
 
-__all__ = ["MAX_UPLOAD_BYTES", "toy_corpus", "sentences_from_text"]  # re-exported: the corpus functions in one place
-HELDOUT_EVERY = 8  # every 8th sentence is held out for measuring agreement
-MIN_SENTENCES = 2  # one to train on, one to measure on
+# re-exported: the corpus functions in one place for distillation's callers
+__all__ = ["HELDOUT_EVERY", "MAX_UPLOAD_BYTES", "sentences_from_text", "split", "toy_corpus"]
 
 
 def read_user_text(pasted: str | None = None, upload_path: str | None = None) -> list[str] | None:
@@ -41,17 +40,6 @@ def read_user_text(pasted: str | None = None, upload_path: str | None = None) ->
     if len(sentences) < MIN_SENTENCES:
         raise InputError("The corpus is empty: give at least two non-empty lines of text.")
     return sentences
-
-
-def split(sentences: list[str]) -> tuple[list[str], list[str]]:
-    """(train, held-out): every HELDOUT_EVERY-th sentence is held out, the rest train."""
-    if len(sentences) < MIN_SENTENCES:
-        raise InputError("The corpus is empty: give at least two non-empty lines of text.")
-    if len(sentences) < HELDOUT_EVERY:  # a tiny corpus: hold out its last line
-        return sentences[:-1], sentences[-1:]
-    heldout = sentences[HELDOUT_EVERY - 1 :: HELDOUT_EVERY]
-    train = [s for i, s in enumerate(sentences, start=1) if i % HELDOUT_EVERY]
-    return train, heldout
 
 
 IN_MEMORY_LINES = 100_000  # a corpus file up to this many lines is read and split in memory

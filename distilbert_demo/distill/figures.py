@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..palette import COLORS, FOURTH, THIRD
+from ..palette import COLORS, FOURTH, TEMPLATE, THIRD
 
 LOSS_TERMS = {
     "loss": ("total", FOURTH),
@@ -34,7 +34,7 @@ def loss_figure(history: list[dict], steps: int) -> go.Figure:
         )
         fig.update_xaxes(range=[0, max(steps, 1)], row=i // 2 + 1, col=i % 2 + 1)
     fig.update_layout(
-        height=420, showlegend=False, margin={"l": 10, "r": 10, "t": 40, "b": 10}, template="plotly_white"
+        height=420, showlegend=False, margin={"l": 10, "r": 10, "t": 40, "b": 10}, template=TEMPLATE
     )
     return fig
 
@@ -70,7 +70,7 @@ def race_loss_figure(histories: dict[str, list[dict]], steps: int) -> go.Figure:
         title="The myth race: training loss",
         height=380,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        template="plotly_white",
+        template=TEMPLATE,
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
@@ -93,7 +93,7 @@ def _agreement_chart(lanes: dict[str, tuple[list[dict], str | None]], steps: int
         title=title,
         height=380,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        template="plotly_white",
+        template=TEMPLATE,
         legend={"orientation": "h", "y": -0.25},
     )
     return fig

@@ -30,6 +30,7 @@ from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerBas
 
 from .. import measure, predict
 from ..inputs import InputError
+from ..layer_map import default_student_layers
 from ..settings import setting
 from . import corpus, student
 
@@ -369,7 +370,7 @@ class Distiller:
         torch.manual_seed(config.seed)  # dropout in the student; everything else is seeded below
         self.teacher = teacher.eval().to(self.accelerator.device)
         self.tokenizer = tokenizer
-        layers = layers if layers is not None else student.default_student_layers(teacher.config.num_hidden_layers)
+        layers = layers if layers is not None else default_student_layers(teacher.config.num_hidden_layers)
         build = student.random_student if config.init == "random" else student.build_student
         built = build(teacher, layers).to(self.accelerator.device).train()
         self.layers = layers

@@ -9,14 +9,11 @@ line up, like nanoGPT's `from_pretrained`.
 
 from __future__ import annotations
 
-import re
-
 import torch
 from transformers import BertConfig, BertForMaskedLM, DistilBertConfig, DistilBertForMaskedLM
 
-from ..inputs import InputError
+from ..layer_map import default_student_layers
 
-PAPER_LAYERS = [0, 2, 4, 7, 9, 11]  # the layers the DistilBERT authors kept from bert-base
 DISTILBERT_LAYER_NORM_EPS = 1e-12  # DistilBERT hard-codes its LayerNorm eps; the teacher must match
 
 # student module -> teacher module inside one encoder layer
@@ -40,48 +37,6 @@ _HEAD_PAIRS = [
     ("vocab_transform", "cls.predictions.transform.dense"),
     ("vocab_layer_norm", "cls.predictions.transform.LayerNorm"),
 ]
-
-
-def default_student_layers(teacher_layers: int) -> list[int]:
-    """The teacher layers a student keeps by default: the paper's six for 12, else every other one."""
-    if teacher_layers < 1:
-        raise ValueError(f"a teacher needs at least one layer, not {teacher_layers}")
-    if teacher_layers == len(PAPER_LAYERS) * 2:
-        return list(PAPER_LAYERS)
-    return list(range(0, teacher_layers, 2))
-
-
-def parse_layer_numbers(text: object, teacher_layers: int) -> list[int]:
-    """Parse "0, 2, 4" into teacher layer indices, each checked against the teacher's depth.
-
-    Commas and/or spaces separate numbers. Shared by the student builder and the attention layer map.
-    """
-    pieces = re.split(r"[,\s]+", text.strip()) if isinstance(text, str) else []
-    pieces = [p for p in pieces if p]  # a trailing comma is harmless
-    if not pieces:
-        raise InputError("give at least one layer")
-    numbers = []
-    for piece in pieces:
-        if not re.fullmatch(r"[+-]?\d+", piece):
-            raise InputError(f"{piece!r} is not a layer number; give whole numbers such as 0, 2, 4")
-        number = int(piece)
-        if number < 0:
-            raise InputError(f"layer {number} is negative; layers count from 0")
-        if number >= teacher_layers:
-            raise InputError(f"layer {number} is past the teacher's last layer ({teacher_layers - 1})")
-        numbers.append(number)
-    return numbers
-
-
-def parse_layers(text: str, teacher_layers: int) -> list[int]:
-    """The teacher layers a student should keep, in the order given; each at most once."""
-    layers = parse_layer_numbers(text, teacher_layers)
-    seen = set()
-    for layer in layers:
-        if layer in seen:
-            raise InputError(f"layer {layer} is given twice; each teacher layer can be kept once")
-        seen.add(layer)
-    return layers
 
 
 def student_config(teacher_config: BertConfig, layers: list[int]) -> DistilBertConfig:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import gpu, registry, resources
+from .. import registry, resources
 from ..gpu import on_gpu
 from ..inputs import UPLOAD_LIMIT_TEXT, InputError
 from ..loading import ModelStore
@@ -84,10 +84,16 @@ def axis_steps(report) -> int:
     return report.steps if plan is None or plan.measured or not plan.budget_s else report.step + 10
 
 
+def gpu_seconds(pasted, upload, layers_text, config: DistillConfig, *rest, **kwargs) -> float:
+    """A run's ask of ZeroGPU, from its own settings: building the student, then its time budget or
+    ~0.1-0.3 s a step on a GPU, then the comparison with its teacher."""
+    return 30 + (config.seconds if config.seconds > 0 else 0.3 * config.steps)
+
+
 def trainer(store: ModelStore):
     """The distillation's model work, for `distill` (runs in a ZeroGPU worker there)."""
 
-    @on_gpu("distill", gpu.distill_seconds)
+    @on_gpu("distill", gpu_seconds)
     @guarded("distilling")
     def train(pasted, upload, layers_text, config: DistillConfig, stop, folder: str, progress=None):
         """The model work (any process): yields (page update, whether the student in `folder` is finished)."""
@@ -203,7 +209,7 @@ def histories(results: dict) -> dict[str, list[dict]]:
 def race_handler(store: ModelStore):
     """The myth race's handler (one click, two students)."""
 
-    @on_gpu("race", gpu.distill_seconds)
+    @on_gpu("race", gpu_seconds)
     @guarded("racing")
     def run_race(pasted, upload, layers_text, config: DistillConfig, stop, progress=None):
         """The model work (any process): yields the page's updates."""
@@ -341,7 +347,8 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         start,
         inputs=[pasted, upload, layers],
         inputs_kwargs={name: made[name] for name in CONFIG_FIELDS},
-        validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps"),
+        validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps",
+                            heavy=True),
         outputs=[status, losses, agreement, summary, archive, finished, use_button],
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
@@ -352,7 +359,8 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         race,
         inputs=[pasted, upload, layers],
         inputs_kwargs={name: made[name] for name in CONFIG_FIELDS},
-        validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps"),
+        validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps",
+                            heavy=True),
         outputs=[status, losses, agreement, summary],
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,

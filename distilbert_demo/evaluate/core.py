@@ -4,108 +4,30 @@ Both sentiment models label every text of a set (batched, texts sorted by length
 batch pads little); the result is each model's accuracy with a 95% Wilson interval, its
 confusion matrix, its total time and examples per second, the retention ratio (DistilBERT
 accuracy / BERT accuracy, the paper's "97%") and how often the two agree.
+
+The disagreement reel composes two other features on purpose, core to core: explain's saliency
+(integrated gradients) and attention's extraction, for each case where the models disagree.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .. import measure, resources
+from .. import measure
 from ..attention import core as attention
 from ..explain import core as explain
-from ..inputs import InputError, check_upload_size
+from ..inputs import InputError
+from ..labelled import CHANCE, LABELS, LabelledSet
+from ..layer_map import default_layer_map
 from ..loading import LoadedModel, Pair
-
-LABELS = ("negative", "positive")
-MAX_ROWS = 5000
-MAX_TEXT_CHARS = 2000  # per row; longer texts are refused with the row number
-_LABEL_SPELLINGS = {"negative": "negative", "neg": "negative", "0": "negative",
-                    "positive": "positive", "pos": "positive", "1": "positive"}  # fmt: skip
-
-
-@dataclass
-class LabelledSet:
-    texts: list[str]
-    labels: list[str]  # "negative" / "positive"
-    name: str
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-
-def parse_labelled_csv(data: bytes, name: str) -> LabelledSet:
-    """A `text,label` CSV; a clear InputError for anything that is not one."""
-    check_upload_size(len(data))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("The file is not UTF-8 text.") from None
-    try:
-        reader = csv.DictReader(io.StringIO(text))
-        columns = [c.strip().lower() for c in (reader.fieldnames or [])]
-        missing = [c for c in ("text", "label") if c not in columns]
-        if missing:
-            raise InputError(f"The CSV needs columns text,label; missing: {', '.join(missing)}.")
-        reader.fieldnames = columns
-        rows = list(reader)
-    except csv.Error as err:
-        raise InputError(f"The file is not valid CSV: {err}.") from None
-    texts, labels = [], []
-    for number, row in enumerate(rows, start=2):  # line 1 is the header
-        raw_text, raw_label = (row.get("text") or "").strip(), (row.get("label") or "").strip().lower()
-        if not raw_text and not raw_label:
-            raise InputError(f"Row {number} is empty; remove empty rows.")
-        if not raw_text:
-            raise InputError(f"Row {number} has no text.")
-        if len(raw_text) > MAX_TEXT_CHARS:
-            raise InputError(f"Row {number} is {len(raw_text):,} characters; the limit per row is {MAX_TEXT_CHARS:,}.")
-        if raw_label not in _LABEL_SPELLINGS:
-            shown = raw_label[:20] or "(empty)"
-            raise InputError(f"Row {number} has an unknown label {shown!r}; use positive or negative.")
-        texts.append(raw_text)
-        labels.append(_LABEL_SPELLINGS[raw_label])
-    if not texts:
-        raise InputError("The CSV has a header but no rows.")
-    if len(texts) > MAX_ROWS:
-        raise InputError(f"The CSV has {len(texts):,} rows; the limit is {MAX_ROWS:,}.")
-    return LabelledSet(texts, labels, name)
-
-
-def load_labelled_file(path: str | None) -> LabelledSet:
-    """The uploaded CSV, or the shipped set when no file is given."""
-    if not path:
-        return parse_labelled_csv(resources.SENTIMENT_SET.read_bytes(), resources.SENTIMENT_SET.name)
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(f"file {path!r} does not exist")
-    if file.suffix.lower() != ".csv":
-        raise InputError("Please give a .csv file with columns text,label.")
-    check_upload_size(file.stat().st_size)
-    return parse_labelled_csv(file.read_bytes(), file.name)
-
-
-def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion: sound near 0 and 1 and for small sets."""
-    if total == 0:
-        return (0.0, 1.0)
-    p = correct / total
-    denominator = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / denominator
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-CHANCE = 1 / len(LABELS)  # what guessing gets on a balanced set
+from ..measure import wilson_interval
 
 
 @dataclass
@@ -182,12 +104,17 @@ class ReelView:
     attention: dict[str, tuple[list[str], np.ndarray, int]]  # side -> (tokens, head-mean (T, T) map, layer)
 
 
+def top_tokens(pair: Pair, cases: list[ReelCase], progress: Callable[[int, int], None] | None = None):
+    """Each case's most attributed tokens per model (gradient x input, explain's core), by case index."""
+    return explain.top_tokens(pair, {case.index: case.text for case in cases}, progress=progress)
+
+
 def reel_view(pair: Pair, case: ReelCase, steps: int) -> ReelView:
     """Why each model answered as it did on one disagreement: both models' token saliency, and the
     attention of DistilBERT's last layer next to the BERT layer it was initialised from."""
     saliency = explain.explain(pair, case.text, "ig", steps)
     maps = {m.side: attention.extract(m, case.text, "sentiment") for m in pair.sides()}
-    aligned = attention.default_layer_map(maps["bert"].layers, maps["distilbert"].layers)
+    aligned = default_layer_map(maps["bert"].layers, maps["distilbert"].layers)
     layers = {"bert": aligned[-1], "distilbert": maps["distilbert"].layers - 1}
     return ReelView(saliency, {side: (maps[side].tokens, maps[side].attentions[layers[side]].mean(0), layers[side])
                                for side in ("bert", "distilbert")})  # fmt: skip

@@ -1,14 +1,23 @@
-"""The Evaluate tab's figures from an evaluation's counts: pure functions, no models, no Gradio."""
+"""The Evaluate tab's figures from an evaluation's counts: pure functions, no models, no Gradio.
+
+The reel's saliency rows are drawn by explain's figure (figures to figures: evaluate composes
+explain on purpose).
+"""
 
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..palette import SCALES, TITLES
+from ..explain import figures as explain_figures
+from ..palette import SCALES, TEMPLATE, TITLES
+
+if TYPE_CHECKING:
+    from ..explain.core import Explanation
 
 
 def confusion_figure(matrix: list[list[int]], labels: list[str], side: str, accuracy: float) -> go.Figure:
@@ -31,7 +40,7 @@ def confusion_figure(matrix: list[list[int]], labels: list[str], side: str, accu
         title=f"{TITLES[side]}: accuracy {accuracy:.1%}",
         height=320,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        template="plotly_white",
+        template=TEMPLATE,
     )
     return fig
 
@@ -48,5 +57,10 @@ def aligned_attention_figure(sides: dict[str, tuple[list[str], np.ndarray, int]]
                       row=1, col=col)  # fmt: skip
         fig.update_yaxes(autorange="reversed", row=1, col=col)
     fig.update_layout(title="Attention of the aligned layers: where each token looks (rows attend to columns)",
-                      height=460, margin={"l": 10, "r": 10, "t": 80, "b": 10}, template="plotly_white")  # fmt: skip
+                      height=460, margin={"l": 10, "r": 10, "t": 80, "b": 10}, template=TEMPLATE)  # fmt: skip
     return fig
+
+
+def saliency_figure(saliency: Explanation) -> go.Figure:
+    """A reel case's token saliency, both models: explain's own figure (figures to figures)."""
+    return explain_figures.saliency_figure(saliency.rows)

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import gpu, registry
-from ..explain import core as explain
-from ..explain import figures as explain_figures
-from ..explain import views as explain_views
+from .. import registry
 from ..gpu import on_gpu
 from ..inputs import UPLOAD_LIMIT_TEXT
+from ..kept import KEPT
+from ..labelled import LABELS, load_labelled_file
 from ..loading import ModelStore
 from ..markup import esc
 from ..storage import SESSION_TTL_S, STORAGE
-from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, guarded, session_of, validator
+from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, error_markdown, guarded, session_of, validator
 from . import core, figures, views
 
 CSV_TOKENS_CAP = 30  # disagreements whose top tokens go into the CSV (gradient x input: one backward each)
@@ -22,20 +21,20 @@ REEL_STEPS = 20  # integrated-gradients steps per reel case: a few seconds on be
 
 
 def evaluate_handler(store: ModelStore):
-    @on_gpu("evaluate", gpu.evaluate_seconds)
+    @on_gpu("evaluate", 60)  # the labelled set through both models, then the first disagreements' tokens
     @guarded("evaluating")
     def run(upload, progress=None):
         """The model work (any process): the page's outputs, and the cases to offer as a CSV."""
         def report(desc: str, unit: str):
             return lambda done, total: progress((done, total), desc=desc, unit=unit) if progress is not None else None
 
-        data = core.load_labelled_file(upload)
+        data = load_labelled_file(upload)
         pair = store.pair("sentiment")
         result = core.evaluate(pair, data, progress=report("labelling", "batches"))
         reel = result.reel()
-        attributed = {case.index: case.text for case in reel[:CSV_TOKENS_CAP]}
-        tokens = explain.top_tokens(pair, attributed, progress=report("top tokens of the disagreements", "examples"))
-        labels = list(core.LABELS)
+        tokens = core.top_tokens(pair, reel[:CSV_TOKENS_CAP], progress=report("top tokens of the disagreements",
+                                                                             "examples"))
+        labels = list(LABELS)
         return (
             views.summary_table(result),
             figures.confusion_figure(result.bert.confusion(), labels, "bert", result.bert.accuracy),
@@ -43,8 +42,7 @@ def evaluate_handler(store: ModelStore):
             result.cases(),
             None,  # the CSV: the server's to write (evaluate)
             result.to_dict(),
-            reel,
-            0,
+            reel,  # the server keeps it (evaluate)
         ), result.cases_with_tokens(tokens, "gxi")
 
     @guarded("evaluating")
@@ -62,28 +60,38 @@ def evaluate_handler(store: ModelStore):
             (per model accuracy, ci95, confusion, examples_per_second; retention, agreement, verdict).
         """
         shown, cases = run(upload, progress)
-        csv = STORAGE.download(session_of(request), "disagreements_and_errors.csv", cases.to_csv(index=False).encode())
-        return (*shown[:4], str(csv), *shown[5:])
+        visitor = session_of(request)
+        csv = STORAGE.download(visitor, "disagreements_and_errors.csv", cases.to_csv(index=False).encode())
+        reel = KEPT.put(visitor, shown[6])  # the page keeps a key; the reel stays here, within the budget
+        return (*shown[:4], str(csv), shown[5], reel, 0)
 
     return evaluate
 
 
 def reel_handler(store: ModelStore):
-    @on_gpu("reel", gpu.reel_seconds)
+    @on_gpu("reel", 30)  # integrated gradients (REEL_STEPS) and attention for one sentence, both models
     @guarded("explaining the disagreement")
-    def show(reel: list | None, position: int):
+    def explain_case(case: core.ReelCase, position: int, total: int):
+        """The model work (any process): one case's text, saliency and aligned attention."""
+        shown = core.reel_view(store.pair("sentiment"), case, REEL_STEPS)
+        return (
+            views.reel_case(case, position, total, shown.saliency),
+            figures.saliency_figure(shown.saliency),
+            figures.aligned_attention_figure(shown.attention),
+        )
+
+    @guarded("explaining the disagreement")
+    def show(reel_key: str | None, position: int, request: gr.Request = None):
         """One disagreement of the reel: the text, both predictions, both models' token saliency
         (integrated gradients) and the attention of DistilBERT's last layer next to its BERT layer."""
+        try:
+            reel = KEPT.get(session_of(request), reel_key, again="Evaluate") if reel_key else []
+        except LookupError as expired:
+            return error_markdown(str(expired)), gr.skip(), gr.skip()
         if not reel:
             return "No disagreements to show: run an evaluation (or the two models agree on every example).", None, None
         position = max(0, min(int(position or 0), len(reel) - 1))
-        case = reel[position]
-        shown = core.reel_view(store.pair("sentiment"), case, REEL_STEPS)
-        return (
-            views.reel_case(case, position, len(reel)) + "\n\n" + explain_views.summary(shown.saliency),
-            explain_figures.saliency_figure(shown.saliency.rows),
-            figures.aligned_attention_figure(shown.attention),
-        )
+        return explain_case(reel[position], position, len(reel))
 
     return show
 
@@ -93,7 +101,7 @@ def evaluate_tab(store: ModelStore) -> None:
     names = [
         registry.resolve_source("sentiment", side, store.overrides.get(("sentiment", side))) for side in registry.SIDES
     ]
-    shipped = core.load_labelled_file(None)
+    shipped = load_labelled_file(None)
     gr.Markdown(
         "The paper's headline is *97% of BERT's performance*. One sentence cannot show that; a labelled set can. "
         f"Both sentiment models ({esc(names[0])} and {esc(names[1])}) label every example of the shipped set "
@@ -128,7 +136,7 @@ def evaluate_tab(store: ModelStore) -> None:
         raw = gr.JSON(label="Evaluation result")
     gr.Markdown("### The disagreement reel\nWhere the two models disagree (so one of them is wrong), the wrong "
                 "model's most confident first: why each answered as it did.", elem_classes=PRESENTER_HIDE)  # fmt: skip
-    reel = gr.State([], time_to_live=SESSION_TTL_S)
+    reel = gr.State(None, time_to_live=SESSION_TTL_S)  # a key to the reel (kept.py)
     position = gr.State(0, time_to_live=SESSION_TTL_S)
     with gr.Row():
         previous = gr.Button("◀ Previous", elem_id="reel-previous", size="sm")
@@ -139,7 +147,7 @@ def evaluate_tab(store: ModelStore) -> None:
     run_button.click(
         run,
         inputs=upload,
-        validator=validator(["upload"], lambda upload=None: core.load_labelled_file(upload), blame="upload"),
+        validator=validator(["upload"], lambda upload=None: load_labelled_file(upload), blame="upload", heavy=True),
         outputs=[summary, bert_confusion, distil_confusion, cases, cases_file, raw, reel, position],
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,

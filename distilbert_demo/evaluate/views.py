@@ -1,7 +1,12 @@
-"""The Evaluate tab's text (Markdown) from an evaluation: pure functions, no Gradio."""
+"""The Evaluate tab's text (Markdown) from an evaluation: pure functions, no Gradio.
+
+The reel's saliency line is explain's own (views to views: evaluate composes explain on purpose).
+"""
 
 from __future__ import annotations
 
+from ..explain import views as explain_views
+from ..explain.core import Explanation
 from ..markup import esc
 from ..palette import TITLES
 from .core import Evaluation, ReelCase
@@ -28,8 +33,9 @@ def summary_table(result: Evaluation) -> str:
     )
 
 
-def reel_case(case: ReelCase, position: int, total: int) -> str:
-    """One disagreement: the text, the truth, both predictions with their probabilities."""
+def reel_case(case: ReelCase, position: int, total: int, saliency: Explanation | None = None) -> str:
+    """One disagreement: the text, the truth, both predictions with their probabilities, and what
+    explained them (the saliency summary) when given."""
     marks = {side: "✗ wrong" if case.wrong == side else "✓ right" for side in ("bert", "distilbert")}
     return (
         f"**Disagreement {position + 1} of {total}** (the wrong model's most confident first) · "
@@ -38,5 +44,5 @@ def reel_case(case: ReelCase, position: int, total: int) -> str:
         f"| truth | {esc(case.label)} | | |\n"
         f"| {TITLES['bert']} | {esc(case.bert)} | {case.bert_probability:.1%} | {marks['bert']} |\n"
         f"| {TITLES['distilbert']} | {esc(case.distilbert)} | {case.distilbert_probability:.1%} | "
-        f"{marks['distilbert']} |"
+        f"{marks['distilbert']} |" + ("" if saliency is None else "\n\n" + explain_views.summary(saliency))
     )

@@ -1,0 +1,1 @@
+"""explain: core (no Gradio: Captum saliency), figures (no models), views (text), tab (layout and wiring)."""

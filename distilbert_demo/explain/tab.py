@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import gpu, qa, registry, resources
+from .. import qa, registry, resources
 from ..gpu import on_gpu
 from ..loading import ModelStore
 from ..markup import notices
@@ -20,8 +20,13 @@ def check(task, text, question="", method="ig", steps=core.DEFAULT_STEPS) -> Non
     qa.check_task_input(registry.check_task(task), text, question)
 
 
+def gpu_seconds(task, text, question="", method="ig", steps=core.DEFAULT_STEPS, *rest, **kwargs) -> float:
+    """Both models, forward and backward on every interpolation step (two targets for qa)."""
+    return 20 + (0.2 * float(steps) if method == "ig" else 2)
+
+
 def explain_handler(store: ModelStore):
-    @on_gpu("explain", gpu.explain_seconds)
+    @on_gpu("explain", gpu_seconds)
     @guarded("attributing")
     def explain(
         task: str,
@@ -87,7 +92,7 @@ def explain_tab(store: ModelStore) -> tuple[gr.Radio, gr.Textbox, gr.Textbox]:
         explain_handler(store),
         inputs=[task, text, question, method, steps],
         outputs=[notice, figure, summary, raw],
-        validator=validator(INPUTS, check, blame="text"),
+        validator=validator(INPUTS, check, blame="text", heavy=True),
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="explain",

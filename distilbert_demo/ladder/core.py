@@ -20,12 +20,11 @@ from pathlib import Path
 import torch
 
 from .. import measure, resources, variants
-from ..bench.core import batch_inputs, ids_of_length
-from ..distill.corpus import split
-from ..evaluate.core import CHANCE, LabelledSet, load_labelled_file, wilson_interval
 from ..inputs import InputError
+from ..labelled import CHANCE, LabelledSet, load_labelled_file
 from ..loading import LoadedModel, Pair
-from ..measure import MIB, LatencyStats
+from ..measure import MIB, LatencyStats, wilson_interval
+from ..sized_inputs import batch_inputs, ids_of_length
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +191,7 @@ def sentiment_scoring(loaded: LoadedModel, data: LabelledSet) -> Scoring:
 
 def masked_sentences() -> list[str]:
     """The toy corpus's held-out sentences: never trained on by the Distill tab's students either."""
-    return split(resources.toy_corpus())[1]
+    return resources.split(resources.toy_corpus())[1]
 
 
 def fill_mask_scoring(loaded: LoadedModel, sentences: list[str]) -> Scoring:

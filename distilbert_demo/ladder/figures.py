@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
-from ..palette import COLORS, TITLES
+from ..palette import COLORS, TEMPLATE, TITLES
 
 if TYPE_CHECKING:  # types only: figures never import the code that runs models
     from .core import Ladder
@@ -47,7 +47,7 @@ def pareto_figure(ladder: Ladder, keep: float) -> go.Figure:
     fig.update_yaxes(title_text="accuracy kept" if reference else "accuracy", tickformat=".0%")
     fig.update_layout(
         title="The compression ladder: faster to the left, more of BERT fp32's accuracy up, area = size on disk",
-        height=460, margin={"l": 10, "r": 10, "t": 60, "b": 10}, template="plotly_white",
+        height=460, margin={"l": 10, "r": 10, "t": 60, "b": 10}, template=TEMPLATE,
         legend={"orientation": "h", "y": -0.2},
     )  # fmt: skip
     return fig

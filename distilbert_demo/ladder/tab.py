@@ -91,7 +91,7 @@ def ladder_tab(store: ModelStore) -> None:
         ladder_handler(store),
         inputs=[task, seq_len, chosen, budget],
         validator=validator(INPUTS, lambda task, seq_len, chosen, budget_s: core.check_settings(
-            task, seq_len, budget_s, ["fp32", *(chosen or [])]), blame="chosen"),
+            task, seq_len, budget_s, ["fp32", *(chosen or [])]), blame="chosen", heavy=True),
         outputs=[verdict, chart, table, details, bundle, raw],
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,

@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForMaskedLM, BertConfig, BertForMaskedLM, BertTokenizerFast, DistilBertTokenizerFast
 
-from distilbert_demo import inputs
+from distilbert_demo import inputs, layer_map
 from distilbert_demo.attention import core as attention
 from distilbert_demo.attention.core import AttentionMaps
 from distilbert_demo.distill import student
@@ -301,12 +301,12 @@ def source_heads_are_best(div: np.ndarray, layer_map: list[int]) -> np.ndarray:
 
 def test_student_heads_match_their_source_heads(aligned):
     teacher_maps, reference_maps, folded_maps = aligned
-    layer_map = attention.default_layer_map(teacher_maps.layers, reference_maps.layers)
-    assert layer_map == [0, 2, 4, 7, 9, 11]
+    sources = layer_map.default_layer_map(teacher_maps.layers, reference_maps.layers)
+    assert sources == [0, 2, 4, 7, 9, 11]
     for maps in (folded_maps, reference_maps):
         div = attention.head_divergence(maps, teacher_maps)
         assert div.shape == (6, 4, 12, 4)
-        assert source_heads_are_best(div, layer_map).all(), attention.best_matches(div)
+        assert source_heads_are_best(div, sources).all(), attention.best_matches(div)
 
 
 def test_first_layer_identical_once_segment_a_is_folded_in(aligned):
@@ -338,23 +338,23 @@ def test_first_layer_identical_once_segment_a_is_folded_in(aligned):
     ],
 )
 def test_default_layer_map(teacher_layers, student_layers, expected):
-    assert attention.default_layer_map(teacher_layers, student_layers) == expected
+    assert layer_map.default_layer_map(teacher_layers, student_layers) == expected
 
 
 def test_default_layer_map_needs_layers():
     with pytest.raises(ValueError):
-        attention.default_layer_map(0, 6)
+        layer_map.default_layer_map(0, 6)
 
 
 @pytest.mark.parametrize(
     ("text", "expected"), [("0,2,4,7,9,11", [0, 2, 4, 7, 9, 11]), (" 11 10 9 8 7 6 ", [11, 10, 9, 8, 7, 6])]
 )
 def test_parse_layer_map(text, expected):
-    assert attention.parse_layer_map(text, 12, 6) == expected
+    assert layer_map.parse_layer_map(text, 12, 6) == expected
 
 
 def test_parse_layer_map_allows_repeats():
-    assert attention.parse_layer_map("3, 3", 4, 2) == [3, 3]
+    assert layer_map.parse_layer_map("3, 3", 4, 2) == [3, 3]
 
 
 @pytest.mark.parametrize(
@@ -370,7 +370,7 @@ def test_parse_layer_map_allows_repeats():
 )
 def test_parse_layer_map_messages(text, message):
     with pytest.raises(InputError) as caught:
-        attention.parse_layer_map(text, 12, 6)
+        layer_map.parse_layer_map(text, 12, 6)
     assert str(caught.value) == message
 
 

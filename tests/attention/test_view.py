@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from distilbert_demo import palette
+from distilbert_demo import kept, palette
 from distilbert_demo.attention import core as attention
 from distilbert_demo.attention import figures
 from distilbert_demo.attention import session as attention_session
 from distilbert_demo.attention.tab import INPUTS, attention_handlers, input_check
 from distilbert_demo.inputs import InputError
+from distilbert_demo.kept import KEPT
 from distilbert_demo.tabs import validator
 
 from ..test_cli import run_cli
@@ -111,7 +112,9 @@ def test_attention_handler_and_bad_input(tiny_store):
     assert state is not None and notice == ""
     assert raw["models"]["distilbert"]["layer_map"] == [0, 2]
     assert follow_layer(state, 1) == 2
-    assert len(outputs) == 12  # one value per output component
+    assert len(outputs) == 13  # one value per output component
+    kept_view = KEPT.get("local", state, again="Show attention")  # the page holds a key; the server the view
+    assert kept.describe(kept.size_of(kept_view), KEPT.budget) in outputs[8]  # what it costs, said under it
     with pytest.raises(gr.Error, match="Please enter some text."):
         analyse("fill-mask", "   ", "")
     with pytest.raises(gr.Error, match="layer 99"):

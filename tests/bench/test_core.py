@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from distilbert_demo import inputs, predict
+from distilbert_demo import inputs, predict, sized_inputs
 from distilbert_demo.bench import core as bench
 from distilbert_demo.inputs import InputError
 
@@ -51,7 +51,7 @@ def test_speedups_and_reading(fp32_rows):
 def test_every_point_uses_exactly_the_requested_length(tiny_store):
     tok = tiny_store.pair("fill-mask").bert.tokenizer
     for seq_len in (3, 8, 100, 512):
-        ids = bench.ids_of_length(tok, seq_len, with_mask=True)
+        ids = sized_inputs.ids_of_length(tok, seq_len, with_mask=True)
         assert len(ids) == seq_len - 2 and ids.count(tok.mask_token_id) == 1
 
 

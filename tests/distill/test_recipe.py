@@ -22,7 +22,7 @@ from transformers import (
     DistilBertForMaskedLM,
 )
 
-from distilbert_demo import twins
+from distilbert_demo import layer_map, twins
 from distilbert_demo.distill import core as distill_session
 from distilbert_demo.distill import corpus, student
 from distilbert_demo.distill import recipe as distill
@@ -85,7 +85,7 @@ def test_zero_steps_saves_the_student_as_initialised(tiny_models, tmp_path):
     assert set(data["student"]) >= {"params", "layers"}
     teacher = BertForMaskedLM.from_pretrained(folder).eval()
     layers = data["student_layers"]
-    assert layers == student.default_student_layers(teacher.config.num_hidden_layers) == [0, 2]
+    assert layers == layer_map.default_student_layers(teacher.config.num_hidden_layers) == [0, 2]
     assert data["student"]["layers"] == len(layers)
     assert data["history"] == []
     assert data["agreement_before"] == data["agreement_after"]  # nothing trained in between

@@ -13,6 +13,7 @@ from transformers import (
     DistilBertTokenizerFast,
 )
 
+from distilbert_demo import layer_map
 from distilbert_demo.distill import student
 from distilbert_demo.inputs import InputError
 from tests.conftest import tiny_vocab
@@ -47,7 +48,7 @@ def tokens() -> dict[str, torch.Tensor]:
 
 
 def test_copied_pairs_cover_every_student_tensor(teacher):
-    layers = student.default_student_layers(teacher.config.num_hidden_layers)
+    layers = layer_map.default_student_layers(teacher.config.num_hidden_layers)
     built = student.build_student(teacher)
     pairs = student.copied_pairs(layers)
     student_keys = [s for s, _ in pairs]
@@ -59,7 +60,7 @@ def test_copied_pairs_cover_every_student_tensor(teacher):
 
 
 def test_every_copied_tensor_equals_its_source(teacher):
-    layers = student.default_student_layers(teacher.config.num_hidden_layers)
+    layers = layer_map.default_student_layers(teacher.config.num_hidden_layers)
     built = student.build_student(teacher)
     sd_student, sd_teacher = built.state_dict(), teacher.state_dict()
     for student_key, teacher_key in student.copied_pairs(layers):
@@ -70,7 +71,7 @@ def test_every_copied_tensor_equals_its_source(teacher):
 
 def test_layers_embeddings_and_head_by_module(teacher):
     """The same mapping checked through the modules, independently of copied_pairs' key strings."""
-    layers = student.default_student_layers(teacher.config.num_hidden_layers)
+    layers = layer_map.default_student_layers(teacher.config.num_hidden_layers)
     built = student.build_student(teacher)
     same = torch.equal
     for i, source in enumerate(layers):
@@ -193,12 +194,12 @@ def test_rejects_bad_layer_lists(layers):
     [(12, [0, 2, 4, 7, 9, 11]), (4, [0, 2]), (6, [0, 2, 4]), (5, [0, 2, 4]), (1, [0]), (24, list(range(0, 24, 2)))],
 )
 def test_default_student_layers(teacher_layers, expected):
-    assert student.default_student_layers(teacher_layers) == expected
+    assert layer_map.default_student_layers(teacher_layers) == expected
 
 
 def test_default_student_layers_needs_a_layer():
     with pytest.raises(ValueError):
-        student.default_student_layers(0)
+        layer_map.default_student_layers(0)
 
 
 @pytest.mark.parametrize(
@@ -213,7 +214,7 @@ def test_default_student_layers_needs_a_layer():
     ],
 )
 def test_parse_layers(text, expected):
-    assert student.parse_layers(text, 12) == expected
+    assert layer_map.parse_layers(text, 12) == expected
 
 
 @pytest.mark.parametrize(
@@ -233,6 +234,6 @@ def test_parse_layers(text, expected):
 )
 def test_parse_layers_messages(text, message):
     with pytest.raises(InputError) as caught:
-        student.parse_layers(text, 12)
+        layer_map.parse_layers(text, 12)
     assert str(caught.value) == message
     assert "\n" not in str(caught.value)

@@ -12,6 +12,7 @@ from distilbert_demo.attention.tab import attention_handlers
 from distilbert_demo.compare.tab import compare_handler
 from distilbert_demo.distill import tab as ui_distill
 from distilbert_demo.distill.tab import CONFIG_FIELDS, input_check
+from distilbert_demo.kept import KEPT
 from distilbert_demo.storage import STORAGE
 from distilbert_demo.students import STUDENT_NAME
 from distilbert_demo.tabs import validator
@@ -89,7 +90,8 @@ def test_the_student_becomes_the_distilbert_side(handlers, tiny_store):
     *_, raw = compare_run("sentiment", "Lovely.", 3, 2, "", state)  # other tasks keep their pair
     assert raw["models"]["distilbert"]["name"] != STUDENT_NAME
     analyse = attention_handlers(tiny_store)[0]
-    session, *_ = analyse("fill-mask", "The cat sat.", "", state)
+    key, *_ = analyse("fill-mask", "The cat sat.", "", state)
+    session = KEPT.get("local", key, again="Show attention")
     assert session.distilbert.layers == 2 and session.layer_map == [0, 2]
 
 

@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from distilbert_demo import labelled
 from distilbert_demo.evaluate import core as evaluate
 from distilbert_demo.inputs import InputError
 from distilbert_demo.loading import Pair, load_model
@@ -12,7 +13,7 @@ from distilbert_demo.loading import Pair, load_model
 from ..test_cli import run_cli
 
 # 7 positive, 3 negative
-DATA = evaluate.LabelledSet(
+DATA = labelled.LabelledSet(
     texts=[f"sentence number {i} about the food" + " and the staff" * (i % 4) for i in range(10)],
     labels=["positive"] * 7 + ["negative"] * 3,
     name="hand-made",
@@ -63,7 +64,7 @@ def test_identical_models_agree_and_keep_everything(tiny_models):
 
 
 def test_batching_does_not_change_predictions(tiny_store):
-    data = evaluate.load_labelled_file(None)
+    data = labelled.load_labelled_file(None)
     one = evaluate.evaluate(tiny_store.pair("sentiment"), data, batch_size=1)
     many = evaluate.evaluate(tiny_store.pair("sentiment"), data, batch_size=7)
     assert one.bert.predictions == many.bert.predictions
@@ -71,7 +72,7 @@ def test_batching_does_not_change_predictions(tiny_store):
 
 
 def test_shipped_set_is_balanced_and_varied():
-    data = evaluate.load_labelled_file(None)
+    data = labelled.load_labelled_file(None)
     assert len(data) >= 200 and data.labels.count("positive") == data.labels.count("negative")
     assert len(set(data.texts)) == len(data)
     assert sum(" not " in f" {t.lower()} " or "n't" in t for t in data.texts) >= 20  # negation
@@ -93,21 +94,21 @@ def test_shipped_set_is_balanced_and_varied():
 )
 def test_bad_csv_files_get_clear_messages(content, message):
     with pytest.raises(InputError, match=None) as info:
-        evaluate.parse_labelled_csv(content, "upload.csv")
+        labelled.parse_labelled_csv(content, "upload.csv")
     assert message in str(info.value)
 
 
 def test_label_spellings_and_oversized_and_wrong_files(tmp_path):
-    data = evaluate.parse_labelled_csv(b"Text,Label\ngood,POSITIVE\nbad,neg\nfine,1\nawful,0\n", "x.csv")
+    data = labelled.parse_labelled_csv(b"Text,Label\ngood,POSITIVE\nbad,neg\nfine,1\nawful,0\n", "x.csv")
     assert data.labels == ["positive", "negative", "positive", "negative"]
     big = tmp_path / "big.csv"
     big.write_bytes(b"text,label\n" + b"a" * (2 * 2**20))
     with pytest.raises(InputError, match=r"the limit is 2,097,152 bytes \(2 MiB\)"):
-        evaluate.load_labelled_file(str(big))
+        labelled.load_labelled_file(str(big))
     wrong = tmp_path / "data.txt"
     wrong.write_text("text,label\n")
     with pytest.raises(InputError, match="give a .csv file"):
-        evaluate.load_labelled_file(str(wrong))
+        labelled.load_labelled_file(str(wrong))
 
 
 def test_cli_evaluate_json(tiny_models, tmp_path):

@@ -3,9 +3,11 @@
 import pandas as pd
 import pytest
 
-from distilbert_demo.attention.core import default_layer_map
+from distilbert_demo import labelled
 from distilbert_demo.evaluate import core as evaluate
 from distilbert_demo.evaluate.tab import reel_handler
+from distilbert_demo.kept import KEPT
+from distilbert_demo.layer_map import default_layer_map
 from distilbert_demo.loading import Pair
 
 TEXTS = ["good food", "bad food", "fine staff", "awful staff", "nice place"]
@@ -17,7 +19,7 @@ DISTIL = (["positive", "positive", "positive", "positive", "negative"], [0.8, 0.
 
 
 def _evaluation(bert, bert_pos, distil, distil_pos):
-    data = evaluate.LabelledSet(TEXTS, LABELS, "hand-made")
+    data = labelled.LabelledSet(TEXTS, LABELS, "hand-made")
     return evaluate.Evaluation(data, evaluate.ModelEvaluation("b", bert, bert_pos, 1.0, LABELS),
                                evaluate.ModelEvaluation("d", distil, distil_pos, 1.0, LABELS))  # fmt: skip
 
@@ -48,7 +50,7 @@ def test_a_step_of_the_reel_shows_both_models_saliency_and_the_aligned_attention
     case = evaluate.ReelCase(0, "The food was cold and the staff rude.", "negative", "positive", 0.8, "negative",
                              0.6, "bert")  # fmt: skip
     show = reel_handler(tiny_store)
-    text, saliency, attention = show([case, case], 5)  # past the end: the last case
+    text, saliency, attention = show(KEPT.put("local", [case, case]), 5)  # past the end: the last case
     assert text.startswith("**Disagreement 2 of 2**") and "✗ wrong" in text and "convergence delta" in text
     assert "\n| truth | negative |" in text  # a Markdown table, not escaped text
     assert len(saliency.data) == 2  # one row of tokens per model
@@ -59,4 +61,8 @@ def test_a_step_of_the_reel_shows_both_models_saliency_and_the_aligned_attention
     source = default_layer_map(pair.bert.model.config.num_hidden_layers, distil_layers)[-1]
     titles = [a.text for a in attention.layout.annotations][:2]
     assert titles == [f"BERT layer {source} (mean of heads)", f"DistilBERT layer {distil_layers - 1} (mean of heads)"]
-    assert show([], 0)[0].startswith("No disagreements to show")
+    assert show(KEPT.put("local", []), 0)[0].startswith("No disagreements to show")
+    assert show(None, 0)[0].startswith("No disagreements to show")  # before any evaluation
+    # a reel the server no longer keeps, or another visitor's, is said plainly
+    assert "This view expired on the server" in show("a-key-it-never-had", 0)[0]
+    assert "press Evaluate again" in show(KEPT.put("someone else", [case]), 0)[0]

@@ -15,7 +15,7 @@ import torch
 from transformers import AutoTokenizer
 
 from distilbert_demo import cli, variants
-from distilbert_demo.evaluate.core import load_labelled_file
+from distilbert_demo.labelled import load_labelled_file
 from distilbert_demo.ladder import core
 from distilbert_demo.measure import LatencyStats
 
