@@ -123,8 +123,11 @@ def validator(names: list[str], check: Callable[..., object], blame: str, heavy:
         except InputError as err:
             log.info("rejected input: %s", err)
             target = err.field if err.field in names else blame
-            return [gr.validate(name != target, str(err) if name == target else "") for name in names]
-        return [gr.validate(True, "") for _ in names]
+            results = [gr.validate(name != target, str(err) if name == target else "") for name in names]
+        else:
+            results = [gr.validate(True, "") for _ in names]
+        # one input: Gradio reads the validator's value as that one output, so it is the result itself
+        return results[0] if len(names) == 1 else results
 
     return validate
 

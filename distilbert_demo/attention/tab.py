@@ -74,7 +74,7 @@ def follow_layer(key, distil_layer, request: gr.Request = None):
     return gr.skip() if state is None else state.layer_map[state.pick("distilbert", distil_layer, 0)[0]]
 
 def select_head(side: str):
-    def on_select(key, event: gr.SelectData, request: gr.Request):
+    def on_select(key, event: gr.SelectData, request: gr.Request = None):
         try:
             state = _kept(key, request)
         except LookupError:  # the redraw says so
