@@ -4,15 +4,17 @@ An Attention extraction is redrawn many times without re-running the models, so 
 the server (108 MiB for the bert-base pair at 512 tokens, in float16); so does an evaluation's
 disagreement reel. Kept per visitor with nothing to bound their sum, a script could fill a 16 GB
 Space in minutes. So the page holds only a key (a gr.State of a few bytes) and the value lives
-here, counted in bytes: when a new one would take the total past BUDGET_BYTES, the least recently
-used go first, and a view older than the session time-to-live goes too. A visitor whose view went
+here, counted in bytes: when a new one would take the total past what the budget leaves for views
+(VIEWS_BYTES: the budget less Gradio's own per-session copies), the least recently used go first,
+and a view older than the session time-to-live goes too. A visitor whose view went
 is told so on their next redraw (EXPIRED), never shown another visitor's (a key is checked against
 the session that made it).
 
 Kept in memory rather than on disk: a redraw reads the whole view (all layers of both models for
 the model views), and the budget's bound is on resident memory, which is what runs out.
 
-    DISTILBERT_DEMO_STATE_BUDGET_MB   megabytes (MiB) kept for all visitors together (default 2048)
+    DISTILBERT_DEMO_STATE_BUDGET_MB   MiB kept for all visitors together, views and Gradio's session
+                                      copies (default 2048: 1673 MiB for views with 500 sessions)
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .storage import SESSION_TTL_S, STORAGE
+from .storage import MAX_SESSIONS, SESSION_COPY_BYTES, SESSION_TTL_S, STORAGE
 
 BUDGET_BYTES = int(float(os.environ.get("DISTILBERT_DEMO_STATE_BUDGET_MB", "2048")) * 2**20)
+# The budget covers everything kept per visitor: Gradio's own copy of each session's page (at most
+# MAX_SESSIONS of them) comes out of it first, and the views get the rest (none, if the copies take it
+# all: then lower DISTILBERT_DEMO_MAX_SESSIONS or raise the budget).
+VIEWS_BYTES = max(0, BUDGET_BYTES - MAX_SESSIONS * SESSION_COPY_BYTES)
 EXPIRED = "This view expired on the server (it keeps {budget} of views for all visitors, the least recently used go first): press {again} again."  # noqa: E501 - one sentence
 
 
@@ -51,7 +57,7 @@ def size_of(value) -> int:
     return 32  # numbers, booleans, None
 
 
-def describe(size: int, budget: int = BUDGET_BYTES) -> str:
+def describe(size: int, budget: int = VIEWS_BYTES) -> str:
     """What one view costs the server, in the budget's terms (the page says it under the view)."""
     room = max(1, budget // max(size, 1))
     return (
@@ -71,7 +77,7 @@ class _View:
 class Kept:
     """Keys to values, least recently used first, their sizes summed within `budget`."""
 
-    def __init__(self, budget: int = BUDGET_BYTES, ttl_s: float = SESSION_TTL_S):
+    def __init__(self, budget: int = VIEWS_BYTES, ttl_s: float = SESSION_TTL_S):
         self.budget, self.ttl_s = budget, ttl_s
         self._views: OrderedDict[str, _View] = OrderedDict()
         self._lock = threading.Lock()

@@ -39,9 +39,10 @@ log = logging.getLogger(__name__)
 
 SESSION_TTL_S = float(os.environ.get("DISTILBERT_DEMO_SESSION_TTL", "3600"))
 MAX_STUDENTS = int(os.environ.get("DISTILBERT_DEMO_MAX_STUDENTS", "4"))
-# Gradio keeps a copy of the page's settings for every session it has seen (about 0.7 MB here):
+# Gradio keeps a copy of the page's settings for every session it has seen (about 0.75 MiB here):
 # at most this many, oldest dropped first, so memory does not grow with the number of visitors.
 MAX_SESSIONS = int(os.environ.get("DISTILBERT_DEMO_MAX_SESSIONS", "500"))
+SESSION_COPY_BYTES = int(0.75 * 2**20)  # one such copy, measured by the soak test's sessions (README)
 EVICTED = (
     "Your distilled student is no longer on this server: it keeps at most {cap} students for at most "
     "{ttl} minutes, and yours made room for newer ones. Run the distillation again to get it back."
