@@ -20,14 +20,13 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from distilbert_demo import gpu
 from distilbert_demo.distill import tab as distill_tab
 from distilbert_demo.distill.recipe import DistillConfig
 
 from .conftest import SCREENSHOTS
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
 from .test_cli import ROOT
 
 TTL_S = 20  # short, so that the sweep can be watched; every flow below fits well inside it
@@ -140,14 +139,6 @@ def test_distill_and_race_run_in_a_worker(zero_app):
     assert _server_path(archive).is_file() and zero_app.data_dir in _server_path(archive).parents
     status, *_, line = client.predict(*DISTILL, api_name="/race")
     assert status.startswith("**Race finished:**") and "teacher-initialised student" in line
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_a_visitor_distils_uses_the_student_stops_a_run_and_steps_the_reel(zero_app, browser):
