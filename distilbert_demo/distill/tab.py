@@ -4,6 +4,7 @@ curves distill/figures.py, the text distill/views.py)."""
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from pathlib import Path
 
@@ -29,7 +30,12 @@ CONFIG_FIELDS = [
     "steps", "batch_size", "seq_len", "temperature", "alpha_ce", "alpha_mlm", "alpha_cos", "lr", "bf16", "seconds",
     "init",
 ]  # fmt: skip
-UPDATE_EVERY_S = 0.5  # the page is redrawn at most this often (a fast machine makes many steps a second)
+# A live run redraws the page at most this often (a GPU makes many steps a second, an evaluation every ten).
+# The charts cost the browser most: one redraw of both took 0.14 s in the app's page on this project's AMD
+# EPYC, 0.6 s at a 4x CPU slow-down (`python -m benchmarks.distill_redraw`); redrawn twice a second, a loaded
+# 2-core machine's page had no time left to take a click on Stop.
+STATUS_EVERY_S = 1.0  # the status line and the progress bar
+CHARTS_EVERY_S = 2.0  # the loss and agreement charts
 PRESET_FIELDS = ["alpha_ce", "alpha_mlm", "alpha_cos", "init"]  # what the ablation presets set
 
 
@@ -68,14 +74,27 @@ def input_check(store: ModelStore):
     return check
 
 
-def due(report, shown: float) -> bool:
-    """Whether to redraw the page for this step: the first, an evaluation, the last, or after a pause."""
-    return (
-        report.step == 1
-        or report.agreement is not None
-        or report.step == report.steps
-        or time.monotonic() - shown >= UPDATE_EVERY_S
-    )
+class Pace:
+    """When a live run redraws the page: the first and last steps, and otherwise the status every
+    STATUS_EVERY_S and the charts every CHARTS_EVERY_S. An evaluation waits for the next chart like any step."""
+
+    def __init__(self, clock=None):
+        self.clock, self.status_at, self.charts_at = clock or time.monotonic, -math.inf, -math.inf
+
+    def status(self, report) -> bool:
+        """Whether to send the status for this step (and then ask `charts`)."""
+        now = self.clock()
+        if report.step in (1, report.steps) or now - self.status_at >= STATUS_EVERY_S:
+            self.status_at = now
+            return True
+        return False
+
+    def charts(self, report) -> bool:
+        """Whether this step's update (one `status` allowed) also redraws the charts."""
+        if report.step in (1, report.steps) or self.status_at - self.charts_at >= CHARTS_EVERY_S:
+            self.charts_at = self.status_at
+            return True
+        return False
 
 
 def axis_steps(report) -> int:
@@ -100,21 +119,22 @@ def trainer(store: ModelStore):
         teacher = store.pair("fill-mask").bert
         distiller = core.make_distiller(teacher, config, layers_text, pasted, upload)
         try:
-            shown = 0.0
+            pace, drawn = Pace(), 0  # drawn: how many evaluations the agreement chart shows
             for report in distiller.run(stop):
-                if progress is not None:
-                    progress((report.step, report.steps), desc="distilling", unit="steps")
-                if not due(report, shown):
+                if not pace.status(report):
                     continue
-                shown = time.monotonic()
+                if progress is not None:  # as often as the status: each message redraws the browser's tracker
+                    progress((report.step, report.steps), desc="distilling", unit="steps")
+                charts, evaluations = pace.charts(report), distiller.result.evaluations
                 yield (
                     views.progress_markdown(report),
-                    figures.loss_figure(distiller.result.history, axis_steps(report)),
-                    figures.agreement_figure(distiller.result.evaluations, axis_steps(report))
-                    if report.agreement is not None or report.step == 1  # step 1: show the "before" point
+                    figures.loss_figure(distiller.result.history, axis_steps(report)) if charts else gr.skip(),
+                    figures.agreement_figure(evaluations, axis_steps(report))
+                    if charts and len(evaluations) > drawn  # step 1 draws the "before" point
                     else gr.skip(),
                     *[gr.skip()] * 4,
                 ), False
+                drawn = len(evaluations) if charts else drawn
             if distiller.result.stopped:
                 stopped_at = len(distiller.result.history)
                 yield (f"Stopped after {stopped_at} steps; the run's memory was freed.", *[gr.skip()] * 6), False
@@ -215,24 +235,25 @@ def race_handler(store: ModelStore):
         """The model work (any process): yields the page's updates."""
         curves: dict[str, list[dict]] = {}
         results = {}
-        shown = 0.0
+        pace, drawn = Pace(), 0  # as in train
         try:
             for init, report, lane in core.race(store.pair("fill-mask").bert, config, layers_text, pasted, upload,
                                                 stop=stop):  # fmt: skip
                 if init not in curves and results:  # the first lane is done: its student's memory goes
                     next(reversed(results.values())).student = None
                 curves[init], results[init] = lane.result.evaluations, lane.result
-                if progress is not None:
-                    progress((report.step, report.steps), desc=f"{init} init", unit="steps")
-                if not due(report, shown):
+                if not pace.status(report):
                     continue
-                shown = time.monotonic()
+                if progress is not None:  # as often as the status (see train)
+                    progress((report.step, report.steps), desc=f"{init} init", unit="steps")
+                charts, evaluations = pace.charts(report), sum(map(len, curves.values()))
                 yield (
                     f"**{init} init** · " + views.progress_markdown(report),
-                    figures.race_loss_figure(histories(results), axis_steps(report)),
-                    figures.race_figure(curves, axis_steps(report)) if report.agreement is not None else gr.skip(),
+                    figures.race_loss_figure(histories(results), axis_steps(report)) if charts else gr.skip(),
+                    figures.race_figure(curves, axis_steps(report)) if charts and evaluations > drawn else gr.skip(),
                     gr.skip(),
                 )
+                drawn = evaluations if charts else drawn
             line = core.race_summary(results)  # the verdict: above the chart (status) and as the summary
             steps = max(len(r.history) for r in results.values())
             yield (f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
@@ -350,6 +371,8 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps",
                             heavy=True),
         outputs=[status, losses, agreement, summary, archive, finished, use_button],
+        show_progress="minimal",  # the status says step, speed and ETA: a bar over it would hide it
+        show_progress_on=status,  # one tracker, not one per output: each ticks ten times a second
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="distill",
@@ -362,6 +385,8 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps",
                             heavy=True),
         outputs=[status, losses, agreement, summary],
+        show_progress="minimal",
+        show_progress_on=status,
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="race",

@@ -1,10 +1,13 @@
 """The Distill tab's handlers, called directly, and the student put into Compare/Attention."""
 
+import functools
+import itertools
 import re
 import threading
 from pathlib import Path
 
 import gradio as gr
+import plotly.graph_objects as go
 import pytest
 
 from distilbert_demo import students
@@ -45,14 +48,36 @@ def run_start(handlers, **changes):
 
 @pytest.fixture
 def every_step(monkeypatch):
-    """Redraw at every step (the page otherwise redraws at most twice a second)."""
-    monkeypatch.setattr(ui_distill, "UPDATE_EVERY_S", 0.0)
+    """Redraw at every step (the page otherwise redraws its status every second, its charts every two)."""
+    monkeypatch.setattr(ui_distill, "STATUS_EVERY_S", 0.0)
+    monkeypatch.setattr(ui_distill, "CHARTS_EVERY_S", 0.0)
+
+
+def quarter_seconds():
+    """A clock that moves a quarter of a second each time it is read (exact in binary)."""
+    ticks = itertools.count()
+    return lambda: next(ticks) / 4
 
 
 def test_redraws_are_throttled_on_a_fast_machine(handlers):
     updates = run_start(handlers, steps=40)  # tiny models: many steps a second
     assert updates[-1][0].startswith("**Done:**") and len(updates) < 40 + 1
-    assert "Step 1 / 40" in updates[0][0]  # the first step and every evaluation are always shown
+    assert "Step 1 / 40" in updates[0][0]  # the first step is always shown
+
+
+def test_the_charts_are_redrawn_less_often_than_the_status(handlers, monkeypatch):
+    """Four steps a second (the clock is read once a step), an evaluation every ten steps: the status comes
+    every second, the charts every two, an evaluation waits for the next chart, and nothing is lost at the end."""
+    assert (ui_distill.STATUS_EVERY_S, ui_distill.CHARTS_EVERY_S) == (1.0, 2.0)
+    monkeypatch.setattr(ui_distill, "Pace", functools.partial(ui_distill.Pace, clock=quarter_seconds()))
+    *live, done = run_start(handlers, steps=40)  # eval_every: 10 (its default)
+    steps = [int(re.search(r"Step (\d+) / 40", status).group(1)) for status, *_ in live]
+    assert steps == [1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 40]
+    charted = [step for step, (_, losses, *_) in zip(steps, live) if isinstance(losses, go.Figure)]
+    assert charted == [1, 9, 17, 25, 33, 40]
+    agreement = [step for step, (_, _, chart, *_) in zip(steps, live) if isinstance(chart, go.Figure)]
+    assert agreement == [1, 17, 25, 33, 40]  # 9: no evaluation since step 0's
+    assert list(done[2].data[0].x) == [0, 10, 20, 30, 40] and len(done[1].data[0].x) == 40
 
 
 def test_a_short_run_streams_curves_then_a_student(handlers, tiny_store, every_step):
