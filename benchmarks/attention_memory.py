@@ -45,8 +45,10 @@ def view_sizes(pair, lengths: list[int]) -> None:
         state = attention_session.compact(attention_session.analyse(pair, text_of(pair.bert.tokenizer, tokens), ""))
         size = kept.size_of(state)
         print(f"{len(state.bert.tokens):>6} {size / MiB:>8.2f} {kept.VIEWS_BYTES // size:>20}")
-    print(f"budget: {kept.BUDGET_BYTES / MiB:.0f} MiB (DISTILBERT_DEMO_STATE_BUDGET_MB), of which "
-          f"{kept.VIEWS_BYTES / MiB:.0f} MiB for views\n")
+    print(
+        f"budget: {kept.BUDGET_BYTES / MiB:.0f} MiB (DISTILBERT_DEMO_STATE_BUDGET_MB), of which "
+        f"{kept.VIEWS_BYTES / MiB:.0f} MiB for views\n"
+    )
 
 
 def serve() -> tuple[subprocess.Popen, str, Path]:

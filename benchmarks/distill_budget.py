@@ -43,8 +43,15 @@ def main() -> None:
     base = load_model("fill-mask", "bert")
     bf16 = bf16_is_fast(base.device)
     torch.manual_seed(0)
-    small = BertForMaskedLM(BertConfig(vocab_size=base.model.config.vocab_size, hidden_size=256, num_hidden_layers=4,
-                                       num_attention_heads=4, intermediate_size=1024)).eval()  # fmt: skip
+    small = BertForMaskedLM(
+        BertConfig(
+            vocab_size=base.model.config.vocab_size,
+            hidden_size=256,
+            num_hidden_layers=4,
+            num_attention_heads=4,
+            intermediate_size=1024,
+        )
+    ).eval()
     where = f"{threads} threads on {measure.cpu_name()}"
     print(f"{args.seconds:g} s budget, {where}, bf16 {bf16}, torch {torch.__version__}")
     for name, teacher in ((f"{base.name} ({base.source})", base.model), ("4-layer/256 teacher", small)):
@@ -54,8 +61,10 @@ def main() -> None:
             walls.append(wall)
             made.append(steps)
             print(f"  {name}: {wall:.1f} s, {steps} steps made of {planned} planned ({plan})")
-        print(f"{name}: wall {min(walls):.1f}-{max(walls):.1f} s (median {np.median(walls):.1f}), "
-              f"steps {min(made)}-{max(made)}")  # fmt: skip
+        print(
+            f"{name}: wall {min(walls):.1f}-{max(walls):.1f} s (median {np.median(walls):.1f}), "
+            f"steps {min(made)}-{max(made)}"
+        )
 
 
 if __name__ == "__main__":

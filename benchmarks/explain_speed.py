@@ -56,8 +56,10 @@ def main() -> None:
             started = time.perf_counter()
             (row, *_), _ = core.explain_model(model, text, "ig", steps)
             wall = time.perf_counter() - started
-            print(f"  ig {steps:>4} steps: {wall:6.2f} s, delta {row.delta:+.4g} = {row.relative_delta:.2%} of "
-                  f"{row.output - row.baseline_output:+.4g}")  # fmt: skip
+            print(
+                f"  ig {steps:>4} steps: {wall:6.2f} s, delta {row.delta:+.4g} = {row.relative_delta:.2%} of "
+                f"{row.output - row.baseline_output:+.4g}"
+            )
             if enough is None and row.relative_delta is not None and row.relative_delta < TARGET:
                 enough = steps
         print(f"  fewest steps under {TARGET:.0%}: {enough if enough else 'none of those tried'}")

@@ -44,8 +44,11 @@ def main() -> None:
     print(f"{measure.cpu_name()}, {threads} threads, torch {torch.__version__}")
     for side in ("bert", "distilbert"):
         loaded = load_model("sentiment", side)
-        models = {"fp32": loaded.model.eval(), "torch.ao": torch_ao_int8(loaded.model),
-                  "torchao": torchao_int8(loaded.model)}  # fmt: skip
+        models = {
+            "fp32": loaded.model.eval(),
+            "torch.ao": torch_ao_int8(loaded.model),
+            "torchao": torchao_int8(loaded.model),
+        }
         for seq_len in args.lengths:
             inputs = batch_inputs(loaded, ids_of_length(loaded.tokenizer, seq_len, False), 1)
             runs = {name: (lambda m=m, i=inputs: m(**i)) for name, m in models.items()}

@@ -33,22 +33,31 @@ def main() -> None:
     pair = Pair(args.task, *(load_model(args.task, side) for side in ("bert", "distilbert")))
     print(f"{measure.cpu_name()}, {threads} threads, torch {torch.__version__}, int8 via {variants.INT8_PATH}")
     with tempfile.TemporaryDirectory() as cache:
-        built = core.build_and_score(pair, Path(cache), args.variants,
-                                     progress=lambda what: print(f"  {what}", file=sys.stderr))  # fmt: skip
+        built = core.build_and_score(
+            pair, Path(cache), args.variants, progress=lambda what: print(f"  {what}", file=sys.stderr)
+        )
         for row in built.rows:
-            state = (f"{row.size_mb:7.1f} MB, built in {row.build_s:5.1f} s, accuracy {row.accuracy:.1%}, agreement "
-                     f"with fp32 {row.agreement_with_fp32:.1%}, max |dlogit| {row.max_abs_diff_vs_fp32:.2g}"
-                     if row.available else f"unavailable: {row.reason}")  # fmt: skip
+            state = (
+                f"{row.size_mb:7.1f} MB, built in {row.build_s:5.1f} s, accuracy {row.accuracy:.1%}, agreement "
+                f"with fp32 {row.agreement_with_fp32:.1%}, max |dlogit| {row.max_abs_diff_vs_fp32:.2g}"
+                if row.available
+                else f"unavailable: {row.reason}"
+            )
             print(f"{row.label:<26} {state}")
         for seq_len in args.lengths:
             ladders = [core.time_ladder(built, seq_len, args.seconds) for _ in range(args.runs)]
-            print(f"\n{seq_len} tokens, batch 1 ({args.seconds:g} s of timing per run; median ms / speed-up "
-                  "over BERT fp32; run by run)")  # fmt: skip
+            print(
+                f"\n{seq_len} tokens, batch 1 ({args.seconds:g} s of timing per run; median ms / speed-up "
+                "over BERT fp32; run by run)"
+            )
             for index, row in enumerate(ladders[0].rows):
                 if not row.available:
                     continue
-                cells = [f"{lad.rows[index].latency.median_ms:8.1f} ms {lad.rows[index].speedup:5.2f}x "
-                         f"(n={lad.rows[index].latency.runs})" for lad in ladders]  # fmt: skip
+                cells = [
+                    f"{lad.rows[index].latency.median_ms:8.1f} ms {lad.rows[index].speedup:5.2f}x "
+                    f"(n={lad.rows[index].latency.runs})"
+                    for lad in ladders
+                ]
                 print(f"  {row.label:<26} " + " | ".join(cells))
             for lad in ladders:
                 for note in lad.notes:

@@ -80,8 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"seconds of timing when --repeats is not given (default {compare.DEFAULT_BUDGET_S:g})",
     )
     for side in registry.SIDES:
-        cmp.add_argument(f"--{side}-variant", default="fp32", metavar="V",
-                         help=f"how {TITLES[side]} runs: {', '.join(variants.VARIANTS)} (CPU)")  # fmt: skip
+        cmp.add_argument(
+            f"--{side}-variant",
+            default="fp32",
+            metavar="V",
+            help=f"how {TITLES[side]} runs: {', '.join(variants.VARIANTS)} (CPU)",
+        )
     cmp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
     att = commands.add_parser("attention", help="extract both models' attention maps and per-layer summaries")
@@ -123,8 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--task", choices=list(registry.TASKS), default="sentiment")
     exp.add_argument("--text", help="the sentence; for qa, the context")
     exp.add_argument("--question", help="qa: the question")
-    exp.add_argument("--method", choices=["ig", "gxi"], default="ig",
-                     help="ig: integrated gradients from a [PAD] baseline; gxi: gradient x input")  # fmt: skip
+    exp.add_argument(
+        "--method",
+        choices=["ig", "gxi"],
+        default="ig",
+        help="ig: integrated gradients from a [PAD] baseline; gxi: gradient x input",
+    )
     exp.add_argument("--steps", type=int, default=50, help="integration steps for ig (1-500)")
     _add_pair_flags(exp)
     exp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -132,8 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     lad = commands.add_parser("ladder", help="both models in every precision and runtime, with the accuracy each keeps")
     lad.add_argument("--task", choices=["sentiment", "fill-mask"], default="sentiment")
     lad.add_argument("--data", metavar="FILE", help="sentiment: CSV with columns text,label (default: the shipped set)")
-    lad.add_argument("--variants", nargs="+", metavar="V", help="fp32 bf16 bf16-compiled int8 onnx-fp32 onnx-int8 "
-                     "(default: all; fp32 always runs, it is the reference)")  # fmt: skip
+    lad.add_argument(
+        "--variants",
+        nargs="+",
+        metavar="V",
+        help="fp32 bf16 bf16-compiled int8 onnx-fp32 onnx-int8 (default: all; fp32 always runs, it is the reference)",
+    )
     lad.add_argument("--seq-len", type=int, default=128, help="tokens of the timed input (8-512)")
     lad.add_argument("--seconds", type=float, default=10.0, help="seconds of timing, all variants together")
     lad.add_argument("--cache", metavar="DIR", help="keep the ONNX exports here (default: a temp folder)")
@@ -180,8 +192,10 @@ def format_table(result: compare.Comparison) -> str:
         ("weights", f"{bert['weights_mb']:.1f} MiB", f"{distil['weights_mb']:.1f} MiB"),
         ("latency median", f"{bert['latency_ms']['median']:.1f} ms", f"{distil['latency_ms']['median']:.1f} ms"),
         ("latency p90", f"{bert['latency_ms']['p90']:.1f} ms", f"{distil['latency_ms']['p90']:.1f} ms"),
-        ("peak extra memory", *(("n/a" if m["peak_memory_mb"] is None else f"{m['peak_memory_mb']:.1f} MiB")
-                                for m in (bert, distil))),
+        (
+            "peak extra memory",
+            *(("n/a" if m["peak_memory_mb"] is None else f"{m['peak_memory_mb']:.1f} MiB") for m in (bert, distil)),
+        ),
     ]
     if result.task == "fill-mask":
         for i, (mask_b, mask_d) in enumerate(zip(bert["predictions"], distil["predictions"]), start=1):
@@ -279,8 +293,9 @@ def run_distill(args: argparse.Namespace) -> int:
     if args.race:
         runs = core.race(teacher, config, args.student_layers, corpus_file=args.corpus, max_steps=None)
     else:
-        lanes["teacher"] = core.make_distiller(teacher, config, args.student_layers, corpus_file=args.corpus,
-                                               max_steps=None)  # fmt: skip
+        lanes["teacher"] = core.make_distiller(
+            teacher, config, args.student_layers, corpus_file=args.corpus, max_steps=None
+        )
         runs = (("teacher", report, lanes["teacher"]) for report in lanes["teacher"].run())
     for init, report, lane in runs:
         lanes[init] = lane
@@ -312,8 +327,12 @@ def run_distill(args: argparse.Namespace) -> int:
         "agreement_before": asdict(result.agreement_before),
         "agreement_after": asdict(result.agreement_after),
         "processes": distiller.accelerator.num_processes,
-        "plan": {"steps": distiller.plan.steps, "budget_s": distiller.plan.budget_s,
-                 "step_s": round(distiller.plan.step_s, 4), "text": distiller.plan.text()},  # fmt: skip
+        "plan": {
+            "steps": distiller.plan.steps,
+            "budget_s": distiller.plan.budget_s,
+            "step_s": round(distiller.plan.step_s, 4),
+            "text": distiller.plan.text(),
+        },
         "elapsed_s": round(result.elapsed_s, 3),
         "out": str(args.out),
     }
@@ -430,8 +449,12 @@ def run_explain(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in result.rows:
         part = f" ({row.part})" if row.part else ""
-        check = "" if row.delta is None else f", delta {row.delta:+.4g} (sum {sum(row.attributions):+.4g} of " \
+        check = (
+            ""
+            if row.delta is None
+            else f", delta {row.delta:+.4g} (sum {sum(row.attributions):+.4g} of "
             f"{row.output - row.baseline_output:+.4g})"
+        )
         print(f"{TITLES[row.side]}{part} -> {row.target} ({row.probability:.1%}), {row.method}{check}")
         for token, value in zip(row.tokens, row.attributions):
             print(f"  {token:<16} {value:+.5f}")
@@ -459,14 +482,22 @@ def run_ladder(args: argparse.Namespace) -> int:
     for row in result.rows:
         if row.note:
             print(f"{row.label}: {row.note}")
-    print(f"accuracy on {result.scored_on} ({result.examples} examples); timed on {result.measured_on}, "
-          f"{result.seq_len} tokens, batch 1")  # fmt: skip
+    print(
+        f"accuracy on {result.scored_on} ({result.examples} examples); timed on {result.measured_on}, "
+        f"{result.seq_len} tokens, batch 1"
+    )
     for note in result.notes:
         print(f"note: {note}")
     best = result.fastest_keeping()
-    print("verdict: " + ("no variant measured" if best is None else
-          f"fastest keeping {ladder.KEEP:.0%} of BERT fp32's accuracy: {best.label}, {best.speedup:.2f}x")
-          + "".join(f" ({c})" for c in result.caveats()))  # fmt: skip
+    print(
+        "verdict: "
+        + (
+            "no variant measured"
+            if best is None
+            else f"fastest keeping {ladder.KEEP:.0%} of BERT fp32's accuracy: {best.label}, {best.speedup:.2f}x"
+        )
+        + "".join(f" ({c})" for c in result.caveats())
+    )
     return EXIT_OK
 
 

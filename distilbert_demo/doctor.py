@@ -25,8 +25,12 @@ QA_EXAMPLE = ("Who wrote the report?", "The report on city traffic was written b
 PUBLISHED: dict[str, list[tuple[str, float]] | str] = {
     "bert-base-uncased": [("fashion", 0.1073), ("role", 0.0877), ("new", 0.0534), ("super", 0.0467), ("fine", 0.0271)],
     "distilbert-base-uncased": [
-        ("role", 0.0529), ("fashion", 0.0397), ("business", 0.0347), ("model", 0.0346), ("modeling", 0.0181)
-    ],  # fmt: skip
+        ("role", 0.0529),
+        ("fashion", 0.0397),
+        ("business", 0.0347),
+        ("model", 0.0346),
+        ("modeling", 0.0181),
+    ],
     "distilbert-base-uncased-finetuned-sst-2-english": "positive",  # the card prints the label only
 }
 STATUSES = ("pass", "fail", "skip", "info")
@@ -144,8 +148,10 @@ def _qa(loaded: loading.LoadedModel) -> list[Check]:
     name = f"qa {loaded.side} ({loaded.name})"
     question, context = QA_EXAMPLE
     ours = [(a.text, a.start, a.end, round(a.score, 6)) for a in qa.answer_question(loaded, question, context, 3)]
-    theirs = [(t, s, e, round(score, 6)) for t, s, e, score in reference.qa_answers(
-        loaded.model, loaded.tokenizer, question, context, top_k=3)]  # fmt: skip
+    theirs = [
+        (t, s, e, round(score, 6))
+        for t, s, e, score in reference.qa_answers(loaded.model, loaded.tokenizer, question, context, top_k=3)
+    ]
     same = [a[:3] for a in ours] == [a[:3] for a in theirs] and _close(
         [a[3] for a in ours], [a[3] for a in theirs], PIPELINE_TOLERANCE
     )

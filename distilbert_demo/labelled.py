@@ -16,8 +16,14 @@ from .inputs import InputError, check_upload_size
 LABELS = ("negative", "positive")
 MAX_ROWS = 5000
 MAX_TEXT_CHARS = 2000  # per row; longer texts are refused with the row number
-_LABEL_SPELLINGS = {"negative": "negative", "neg": "negative", "0": "negative",
-                    "positive": "positive", "pos": "positive", "1": "positive"}  # fmt: skip
+_LABEL_SPELLINGS = {
+    "negative": "negative",
+    "neg": "negative",
+    "0": "negative",
+    "positive": "positive",
+    "pos": "positive",
+    "1": "positive",
+}
 
 
 @dataclass

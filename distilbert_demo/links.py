@@ -60,8 +60,9 @@ def parse(query: dict[str, str]) -> View:
     return View(tab if tab in TABS else None, task, text, question, presenter)
 
 
-def query(tab: str, task: str | None = None, text: str | None = None, question: str | None = None,
-          presenter: bool = False) -> str:  # fmt: skip
+def query(
+    tab: str, task: str | None = None, text: str | None = None, question: str | None = None, presenter: bool = False
+) -> str:
     """The query string that reopens this view: the example's number when the text is one of the
     shipped examples, the text itself when it is short enough for a link, else the tab alone."""
     params: dict[str, str] = {"tab": tab} if tab in TABS else {}
@@ -69,8 +70,9 @@ def query(tab: str, task: str | None = None, text: str | None = None, question: 
         question = (question or "") if task == "qa" else ""
         # The Attention tab has no question box: its text matches an example by task and text alone.
         rows = resources.example_rows()
-        same = [n for n, row in enumerate(rows, 1)
-                if row[:2] == [task, text] and (tab == "attention" or row[2] == question)]  # fmt: skip
+        same = [
+            n for n, row in enumerate(rows, 1) if row[:2] == [task, text] and (tab == "attention" or row[2] == question)
+        ]
         if same:
             params["example"] = str(same[0])
         elif len(text) + len(question or "") <= MAX_LINK_TEXT:

@@ -57,8 +57,14 @@ def load(folder: Path | str, teacher: LoadedModel) -> LoadedModel:
         if not saved.is_dir():
             raise InputError(STORAGE.evicted_message())
         model = AutoModelForMaskedLM.from_pretrained(saved).eval()
-        student = LoadedModel(task="fill-mask", side="distilbert", name=STUDENT_NAME, source="local", model=model,
-                              tokenizer=teacher.tokenizer)  # fmt: skip
+        student = LoadedModel(
+            task="fill-mask",
+            side="distilbert",
+            name=STUDENT_NAME,
+            source="local",
+            model=model,
+            tokenizer=teacher.tokenizer,
+        )
     if student.device != teacher.device:
         student.model.to(teacher.device)
     remember(folder, student)

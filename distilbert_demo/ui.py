@@ -120,8 +120,12 @@ def build_app(store: ModelStore) -> gr.Blocks:
                     built[tab_id] = builders[tab_id]()
         compare_fields, attention_fields = built["compare"], built["attention"]
         # A link opens a view: ?tab=attention&example=2&presenter=1 (a speaker's bookmarks; a reload keeps it).
-        app.load(open_view, outputs=[tabs, presenter, *compare_fields, *attention_fields], queue=False,
-                 api_visibility="private")  # fmt: skip
+        app.load(
+            open_view,
+            outputs=[tabs, presenter, *compare_fields, *attention_fields],
+            queue=False,
+            api_visibility="private",
+        )
         _wire_view_bar(presenter, copy, link_box, compare_fields, attention_fields)
     return app
 
@@ -130,14 +134,22 @@ def _view_bar() -> tuple[gr.Checkbox, gr.Button, gr.Textbox]:
     """The presenter switch and the "copy link to this view" button, above the tabs."""
     with gr.Row(elem_id="view-bar"):
         presenter = gr.Checkbox(
-            label="Presenter mode", value=False, elem_id="presenter-toggle",
-            scale=2, container=False,
-        )  # fmt: skip
+            label="Presenter mode",
+            value=False,
+            elem_id="presenter-toggle",
+            scale=2,
+            container=False,
+        )
         copy = gr.Button("Copy link to this view", size="sm", elem_id="copy-link", scale=1)
         link_box = gr.Textbox(
-            show_label=False, placeholder="(link)", interactive=False,
-            elem_id="view-link", scale=3, container=False, buttons=["copy"],
-        )  # fmt: skip
+            show_label=False,
+            placeholder="(link)",
+            interactive=False,
+            elem_id="view-link",
+            scale=3,
+            container=False,
+            buttons=["copy"],
+        )
     return presenter, copy, link_box
 
 

@@ -197,8 +197,9 @@ class _Logits(torch.nn.Module):
 
 
 def _example_inputs(loaded: LoadedModel) -> dict[str, torch.Tensor]:
-    encoded = loaded.tokenizer(["a short example", "and a second, longer example sentence"], padding=True,
-                               return_tensors="pt")  # fmt: skip
+    encoded = loaded.tokenizer(
+        ["a short example", "and a second, longer example sentence"], padding=True, return_tensors="pt"
+    )
     return {k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
 
 
@@ -216,9 +217,15 @@ def export_onnx(loaded: LoadedModel, folder: Path) -> Path:
     partial = folder / "partial.onnx"
     with torch.inference_mode(False), torch.no_grad():
         program = torch.onnx.export(
-            _Logits(model).eval(), args=(), kwargs=example, dynamo=True, dynamic_shapes=dynamic,
-            input_names=list(example), output_names=["logits"], verbose=False,
-        )  # fmt: skip
+            _Logits(model).eval(),
+            args=(),
+            kwargs=example,
+            dynamo=True,
+            dynamic_shapes=dynamic,
+            input_names=list(example),
+            output_names=["logits"],
+            verbose=False,
+        )
         program.save(str(partial), external_data=False)
     partial.replace(path)  # a half-written file is never taken for a cached export
     return path
@@ -296,20 +303,41 @@ def build(loaded: LoadedModel, name: str, cache: Path, warm: dict[str, torch.Ten
         compiled = compile_bf16(half)
         forward = _torch_forward(compiled)
         forward(warm if warm is not None else _example_inputs(loaded))  # compiles now
-        return Variant(name, checkpoint, forward, size, time.perf_counter() - started, module=half,
-                       note="torch.compile (inductor, freezing, dynamic shapes)")  # fmt: skip
+        return Variant(
+            name,
+            checkpoint,
+            forward,
+            size,
+            time.perf_counter() - started,
+            module=half,
+            note="torch.compile (inductor, freezing, dynamic shapes)",
+        )
     if name == "int8":
         quantised = int8_module(fp32)
         note = f"int8 through {INT8_PATH}" + (f"; {INT8_DEPRECATED[INT8_PATH]}" if INT8_PATH in INT8_DEPRECATED else "")
-        return Variant(name, checkpoint, _torch_forward(quantised), _state_bytes(quantised),
-                       time.perf_counter() - started, module=quantised, note=note)  # fmt: skip
+        return Variant(
+            name,
+            checkpoint,
+            _torch_forward(quantised),
+            _state_bytes(quantised),
+            time.perf_counter() - started,
+            module=quantised,
+            note=note,
+        )
     path = export_onnx(loaded, cache_folder(loaded, cache))
     if name == "onnx-int8":
         path = quantize_onnx(path)
     session = ort_session(path)
     note = "ONNX Runtime (attention maps stay on the PyTorch model)"
-    return Variant(name, checkpoint, _ort_forward(session), path.stat().st_size, time.perf_counter() - started,
-                   files=[path], note=note)  # fmt: skip
+    return Variant(
+        name,
+        checkpoint,
+        _ort_forward(session),
+        path.stat().st_size,
+        time.perf_counter() - started,
+        files=[path],
+        note=note,
+    )
 
 
 # Variants as stand-ins for the loaded model (the Compare tab runs "BERT fp32 vs DistilBERT int8")
@@ -384,8 +412,12 @@ KEPT = Kept()
 def costs(chosen: dict[str, str]) -> list[str]:
     """What a page must say next to a lossy variant's speed: that it costs accuracy, and where that is measured."""
     titles = {"bert": "BERT", "distilbert": "DistilBERT"}
-    return [f"{titles[side]} runs as {name}, a lossy variant: the accuracy it keeps (and its agreement with fp32) "
-            "is measured in the Ladder tab." for side, name in chosen.items() if name not in EXACT]  # fmt: skip
+    return [
+        f"{titles[side]} runs as {name}, a lossy variant: the accuracy it keeps (and its agreement with fp32) "
+        "is measured in the Ladder tab."
+        for side, name in chosen.items()
+        if name not in EXACT
+    ]
 
 
 def as_variant(loaded: LoadedModel, name: str, cache: Path) -> LoadedModel:
@@ -400,6 +432,16 @@ def as_variant(loaded: LoadedModel, name: str, cache: Path) -> LoadedModel:
     runs_own_path = variant.module is not None and name != "bf16-compiled"
     model = variant.module if runs_own_path else _Runner(variant, loaded.model.config)
     return VariantModel(
-        loaded.task, loaded.side, f"{loaded.name} ({name})", loaded.source, model, loaded.tokenizer, loaded.note,
-        loaded.tried, list(loaded.labels), variant=name, reference_params=loaded.params, size_bytes=variant.size_bytes,
-    )  # fmt: skip
+        loaded.task,
+        loaded.side,
+        f"{loaded.name} ({name})",
+        loaded.source,
+        model,
+        loaded.tokenizer,
+        loaded.note,
+        loaded.tried,
+        list(loaded.labels),
+        variant=name,
+        reference_params=loaded.params,
+        size_bytes=variant.size_bytes,
+    )

@@ -123,9 +123,17 @@ def test_the_api_page_describes_every_endpoint(launched_app):
         assert spec["description"].strip(), endpoint
         for returned in spec["returns"]:
             assert not returned["label"].startswith("value_"), (endpoint, returned["label"])
-    optional = {(e, p["parameter_name"]) for e, spec in named.items() for p in spec["parameters"]
-                if p["parameter_has_default"]}  # fmt: skip
-    for expected in [("/attention", "layer_map"), ("/distill", "pasted"), ("/distill", "upload"),
-                     ("/evaluate", "upload"), ("/compare", "question"), ("/compare", "repeats"),
-                     ("/compare", "distilbert_variant"), ("/ladder", "chosen")]:  # fmt: skip
+    optional = {
+        (e, p["parameter_name"]) for e, spec in named.items() for p in spec["parameters"] if p["parameter_has_default"]
+    }
+    for expected in [
+        ("/attention", "layer_map"),
+        ("/distill", "pasted"),
+        ("/distill", "upload"),
+        ("/evaluate", "upload"),
+        ("/compare", "question"),
+        ("/compare", "repeats"),
+        ("/compare", "distilbert_variant"),
+        ("/ladder", "chosen"),
+    ]:
         assert expected in optional, expected

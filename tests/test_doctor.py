@@ -26,8 +26,9 @@ def test_offline_with_an_empty_cache_skips_everything_and_says_why(tmp_path):
     report = json.loads(proc.stdout)
     skipped = [c for c in report["checks"] if c["status"] == "skip"]
     assert report["ok"] and len(skipped) == 7  # the hub, then the six default checkpoints
-    assert any(c["name"] == "fill-mask bert (bert-base-uncased)" and "not in the local cache" in c["detail"]
-               for c in skipped)  # fmt: skip
+    assert any(
+        c["name"] == "fill-mask bert (bert-base-uncased)" and "not in the local cache" in c["detail"] for c in skipped
+    )
     assert "HF_HUB_OFFLINE" in skipped[0]["detail"]
 
 

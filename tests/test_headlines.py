@@ -86,8 +86,15 @@ def test_alignment_text_follows_any_sequence_of_clicks(tiny_store, seed):
             sliders["bert_layer"] = follow_layer(key, sliders["distil_layer"])
         else:
             sliders["bert_layer"] = int(rng.integers(4))
-        fig_b, fig_d, *_, text = redraw(key, sliders["bert_layer"], sliders["bert_head"],
-                                        sliders["distil_layer"], sliders["distil_head"], False, 0.0)  # fmt: skip
+        fig_b, fig_d, *_, text = redraw(
+            key,
+            sliders["bert_layer"],
+            sliders["bert_head"],
+            sliders["distil_layer"],
+            sliders["distil_head"],
+            False,
+            0.0,
+        )
         drawn_b, drawn_d, named_b, named_d = shown_layers(fig_b, fig_d, text)
         assert (named_b, named_d) == (drawn_b, drawn_d) == (sliders["bert_layer"], sliders["distil_layer"]), kind
 
@@ -104,8 +111,9 @@ def test_compare_verdict_says_twins_give_random_predictions(tiny_store, twin_sto
 
 def model_eval(correct: int, total: int, source: str, name: str) -> ModelEvaluation:
     labels = ["negative", "positive"] * (total // 2)
-    predictions = [label if i < correct else ("positive" if label == "negative" else "negative")
-                   for i, label in enumerate(labels)]  # fmt: skip
+    predictions = [
+        label if i < correct else ("positive" if label == "negative" else "negative") for i, label in enumerate(labels)
+    ]
     return ModelEvaluation(name, predictions, [0.5] * total, 1.0, labels, source)
 
 
@@ -127,8 +135,10 @@ def test_evaluate_at_chance_says_so_and_retention_is_undefined():
 def test_evaluate_on_trained_checkpoints_has_no_caveat():
     result = evaluation(model_eval(230, 248, "hub", "b"), model_eval(226, 248, "hub", "d"))
     assert result.caveats() == [] and result.retention_defined
-    assert result.verdict() == f"DistilBERT keeps {226 / 230:.1%} of BERT's accuracy ({226 / 248:.1%} vs " \
-                               f"{230 / 248:.1%}) at 1.0x the speed"  # fmt: skip
+    assert (
+        result.verdict() == f"DistilBERT keeps {226 / 230:.1%} of BERT's accuracy ({226 / 248:.1%} vs "
+        f"{230 / 248:.1%}) at 1.0x the speed"
+    )
 
 
 def test_attention_text_warns_about_twins(twin_store):
@@ -144,8 +154,11 @@ def rows(slow_ms: float, fast_ms: float, seq_len: int = 128, batch: int = 1) -> 
     made = []
     for model, centre in (("bert", slow_ms), ("distilbert", fast_ms)):
         samples = list(centre * (1 + 0.02 * rng.standard_normal(20)))
-        made.append(bench.BenchRow(model, seq_len, batch, "fp32", float(np.median(samples)), min(samples),
-                                   max(samples), 1.0, 20, samples))  # fmt: skip
+        made.append(
+            bench.BenchRow(
+                model, seq_len, batch, "fp32", float(np.median(samples)), min(samples), max(samples), 1.0, 20, samples
+            )
+        )
     return made
 
 
@@ -223,8 +236,14 @@ def test_app_takes_bert_and_distilbert_folders(tiny_models, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
-    refused = subprocess.run([sys.executable, "app.py", "--bert", str(tmp_path)], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    refused = subprocess.run(
+        [sys.executable, "app.py", "--bert", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert refused.returncode == 2 and "could not read the config" in refused.stderr
     assert "Traceback" not in refused.stderr
 
@@ -288,7 +307,7 @@ def test_a_comparison_is_timed_with_the_distillation_paused(tiny_store, monkeypa
     finally:
         stop.set()
         runner.join(timeout=60)
-    (start, end), = timed  # fmt: skip
+    ((start, end),) = timed
     overlapping = [s for s in steps if s[0] < end and s[1] > start]
     assert not overlapping, f"{len(overlapping)} distillation steps ran while the comparison was timed"
     assert any(s[1] <= start for s in steps) and any(s[0] >= end for s in steps)

@@ -79,17 +79,35 @@ def test_the_installed_cli_runs_from_another_folder_on_the_twins(wheel, tmp_path
     assert script.is_file()
     env = {**os.environ, "PYTHONPATH": str(target), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
-        [sys.executable, str(script), "compare", "--task", "fill-mask", "--text", "Paris is the [MASK] of France.",
-         "--json", "--repeats", "1"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(script),
+            "compare",
+            "--task",
+            "fill-mask",
+            "--text",
+            "Paris is the [MASK] of France.",
+            "--json",
+            "--repeats",
+            "1",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["models"]["bert"]["source"] == "twin" and data["models"]["bert"]["params"] == 109_514_298
     where = subprocess.run(
         [sys.executable, "-c", "import distilbert_demo, sys; print(distilbert_demo.__file__)"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert where.startswith(str(target))  # the installed copy, not the checkout
 
 
@@ -117,8 +135,10 @@ def test_the_package_declares_everything_it_imports():
         return re.sub(r"[-_.]+", "-", name).lower()
 
     needed = {norm(providers[name][0]) for name in third_party}
-    declared = {norm(re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0])
-                for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}  # fmt: skip
+    declared = {
+        norm(re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0])
+        for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
     assert needed <= declared, needed - declared
     lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
     required = {norm(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0]) for line in lines if line}

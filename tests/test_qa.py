@@ -73,8 +73,6 @@ def loaded(request, qa_folders) -> LoadedModel:
     return model
 
 
-
-
 def assert_same(ours: list[qa.Answer], theirs: list[Span]) -> None:
     assert [(a.text, a.start, a.end) for a in ours] == [t[:3] for t in theirs]
     for answer, (_, _, _, score) in zip(ours, theirs):

@@ -59,8 +59,17 @@ def test_uploads_over_the_limit_are_refused(launched_app):
 def test_visitors_choose_tasks_never_repositories(launched_app):
     api = Client(launched_app, verbose=False).view_api(print_info=False, return_format="dict")
     named = api["named_endpoints"]
-    endpoints = {"/compare", "/attention", "/explain", "/distill", "/race", "/evaluate", "/bench", "/ladder",
-                 "/self_check"}  # fmt: skip
+    endpoints = {
+        "/compare",
+        "/attention",
+        "/explain",
+        "/distill",
+        "/race",
+        "/evaluate",
+        "/bench",
+        "/ladder",
+        "/self_check",
+    }
     assert set(named) == endpoints
     assert named["/self_check"]["parameters"] == []  # checks what the server loaded, nothing a visitor names
     for endpoint, spec in named.items():

@@ -35,11 +35,19 @@ def start_server(tiny_models, data_dir: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    flags = [f"--{task}-{side}={tiny_models[f'{task}-{side}']}" for task in ("fill-mask", "sentiment", "qa")
-             for side in ("bert", "distilbert")]  # fmt: skip
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "DISTILBERT_DEMO_DATA_DIR": str(data_dir),
-           "DISTILBERT_DEMO_SESSION_TTL": str(TTL_S), "DISTILBERT_DEMO_MAX_STUDENTS": str(CAP),
-           "DISTILBERT_DEMO_MAX_SESSIONS": str(SESSIONS)}  # fmt: skip
+    flags = [
+        f"--{task}-{side}={tiny_models[f'{task}-{side}']}"
+        for task in ("fill-mask", "sentiment", "qa")
+        for side in ("bert", "distilbert")
+    ]
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "DISTILBERT_DEMO_DATA_DIR": str(data_dir),
+        "DISTILBERT_DEMO_SESSION_TTL": str(TTL_S),
+        "DISTILBERT_DEMO_MAX_STUDENTS": str(CAP),
+        "DISTILBERT_DEMO_MAX_SESSIONS": str(SESSIONS),
+    }
     command = [sys.executable, "app.py", *flags, "--port", str(port), "--no-mcp"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"

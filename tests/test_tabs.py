@@ -32,13 +32,34 @@ def first_output(store, tab: str):
         "attention": lambda: attention_handlers(store)[0]("fill-mask", "The cat sat.", ""),
         "evaluate": lambda: evaluate_handler(store)(None, progress=progress),
         "distill": lambda: next(
-            distill_handlers(store)[0]("", None, "", request=None, progress=progress, steps=2, batch_size=2,
-                                       seq_len=16, temperature=2.0, alpha_ce=5.0, alpha_mlm=2.0, alpha_cos=1.0,
-                                       lr=5e-4, bf16=False)  # fmt: skip
+            distill_handlers(store)[0](
+                "",
+                None,
+                "",
+                request=None,
+                progress=progress,
+                steps=2,
+                batch_size=2,
+                seq_len=16,
+                temperature=2.0,
+                alpha_ce=5.0,
+                alpha_mlm=2.0,
+                alpha_cos=1.0,
+                lr=5e-4,
+                bf16=False,
+            )
         ),
         "bench": lambda: next(
-            bench_handlers(store)[0](request=None, progress=progress, task="fill-mask", seq_lens=[16],
-                                     batch_sizes=[1], precision="fp32", repeats=2, baseline=False)  # fmt: skip
+            bench_handlers(store)[0](
+                request=None,
+                progress=progress,
+                task="fill-mask",
+                seq_lens=[16],
+                batch_sizes=[1],
+                precision="fp32",
+                repeats=2,
+                baseline=False,
+            )
         ),
     }
     with pytest.raises(gr.Error) as raised:

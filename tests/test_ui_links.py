@@ -22,9 +22,17 @@ def test_a_link_names_a_tab_an_example_and_presenter_mode():
 
 
 def test_anything_else_leaves_the_page_alone():
-    queries = ({}, {"tab": "nowhere"}, {"example": "0"}, {"example": "999"}, {"example": "-1"}, {"example": "x"},
-               {"task": "translation", "text": "hello"}, {"task": "sentiment", "text": "x" * 20_000},
-               {"presenter": "maybe"})  # fmt: skip
+    queries = (
+        {},
+        {"tab": "nowhere"},
+        {"example": "0"},
+        {"example": "999"},
+        {"example": "-1"},
+        {"example": "x"},
+        {"task": "translation", "text": "hello"},
+        {"task": "sentiment", "text": "x" * 20_000},
+        {"presenter": "maybe"},
+    )
     for query in queries:
         updates = ui.open_view(Request(**query))
         assert all(u == SKIP for u in updates[1:]), query
@@ -35,8 +43,12 @@ def test_anything_else_leaves_the_page_alone():
 def test_a_text_of_ones_own_travels_in_the_link_and_comes_back():
     query = links.query("compare", "sentiment", "The soup was cold & the staff rude?", presenter=True)
     params = {k: v[0] for k, v in parse_qs(query.removeprefix("?")).items()}
-    assert params == {"tab": "compare", "task": "sentiment", "text": "The soup was cold & the staff rude?",
-                      "presenter": "1"}  # fmt: skip
+    assert params == {
+        "tab": "compare",
+        "task": "sentiment",
+        "text": "The soup was cold & the staff rude?",
+        "presenter": "1",
+    }
     assert links.parse(params) == links.View("compare", "sentiment", "The soup was cold & the staff rude?", None, True)
 
 

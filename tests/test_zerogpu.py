@@ -62,10 +62,18 @@ def zero_app(request, tiny_models, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"zerogpu-{mode}")
     data_dir, log = folder / "app-data", folder / "zerogpu.log"
     port = _free_port()
-    flags = [f"--{task}-{side}={tiny_models[f'{task}-{side}']}" for task in ("fill-mask", "sentiment", "qa")
-             for side in ("bert", "distilbert")]  # fmt: skip
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "DISTILBERT_DEMO_DATA_DIR": str(data_dir),
-           "DISTILBERT_DEMO_SESSION_TTL": str(TTL_S), "ZEROGPU_EMULATION_LOG": str(log)}  # fmt: skip
+    flags = [
+        f"--{task}-{side}={tiny_models[f'{task}-{side}']}"
+        for task in ("fill-mask", "sentiment", "qa")
+        for side in ("bert", "distilbert")
+    ]
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "DISTILBERT_DEMO_DATA_DIR": str(data_dir),
+        "DISTILBERT_DEMO_SESSION_TTL": str(TTL_S),
+        "ZEROGPU_EMULATION_LOG": str(log),
+    }
     output = (folder / "server.log").open("w")
     command = [sys.executable, "tests/zerogpu.py", mode, *flags, "--port", str(port), "--no-mcp", "--threads", "1"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -103,8 +111,11 @@ def test_the_models_loaded_before_launch_and_the_workers_follow_the_mode(zero_ap
 
 def test_compare_every_task_and_variants_are_refused_with_a_reason(zero_app):
     client = zero_app.client()
-    asked = [("fill-mask", "The [MASK] sat.", ""), ("sentiment", "A lovely film.", ""),
-             ("qa", "Paris is the capital of France.", "What is the capital of France?")]  # fmt: skip
+    asked = [
+        ("fill-mask", "The [MASK] sat.", ""),
+        ("sentiment", "A lovely film.", ""),
+        ("qa", "Paris is the capital of France.", "What is the capital of France?"),
+    ]
     for task, text, question in asked:
         *_, raw = client.predict(task, text, 3, 2, question, api_name="/compare")
         assert raw["task"] == task and raw["models"]["bert"]["latency_ms"]["runs"] == 2

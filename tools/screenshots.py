@@ -74,8 +74,9 @@ def race(page: Page, base: str, out: Path, seconds: float) -> None:
     frames += [final] * 4  # the result stays on screen a few seconds before the loop restarts
     small = [f.convert("RGB").resize((GIF_WIDTH, GIF_WIDTH * f.height // f.width)) for f in frames]
     gif = out / "distill-race.gif"
-    small[0].save(gif, save_all=True, append_images=small[1:], duration=int(FRAME_EVERY_S * 1000), loop=0,
-                  optimize=True)  # fmt: skip
+    small[0].save(
+        gif, save_all=True, append_images=small[1:], duration=int(FRAME_EVERY_S * 1000), loop=0, optimize=True
+    )
     print(f"wrote {gif} ({len(small)} frames, {gif.stat().st_size / 2**20:.1f} MiB)")
 
 
@@ -109,8 +110,14 @@ def benchmark(page: Page, base: str, out: Path) -> None:
     shot(page, out, "benchmark")
 
 
-STEPS = {"compare": compare, "attention": attention, "explain": explain, "evaluate": evaluate, "benchmark": benchmark,
-         "ladder": ladder}
+STEPS = {
+    "compare": compare,
+    "attention": attention,
+    "explain": explain,
+    "evaluate": evaluate,
+    "benchmark": benchmark,
+    "ladder": ladder,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

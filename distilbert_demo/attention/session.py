@@ -78,8 +78,9 @@ def compact(state: AttentionSession) -> AttentionSession:
     """The same session with its attention arrays in float16, for keeping per visitor: half the
     memory (108 MiB instead of 216 MiB for the bert-base pair at 512 tokens), and the maps are only drawn
     from then on (the statistics and head matching were computed in float32 by `analyse`)."""
-    halved = {side: replace(maps, attentions=maps.attentions.astype(np.float16))
-              for side, maps in state.sides().items()}  # fmt: skip
+    halved = {
+        side: replace(maps, attentions=maps.attentions.astype(np.float16)) for side, maps in state.sides().items()
+    }
     return replace(state, **halved)
 
 

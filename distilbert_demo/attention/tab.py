@@ -65,6 +65,7 @@ def redraw(key, bert_layer, bert_head, distil_layer, distil_head, hide_special, 
     grids = figures.model_views(state, (bert_layer, bert_head), (distil_layer, distil_head))
     return (*heads, *grids, views.alignment_markdown(state, distil_layer, bert_layer))
 
+
 def follow_layer(key, distil_layer, request: gr.Request = None):
     """Moving the DistilBERT layer moves BERT to the layer it was initialised from."""
     try:
@@ -72,6 +73,7 @@ def follow_layer(key, distil_layer, request: gr.Request = None):
     except LookupError:  # the redraw says so
         return gr.skip()
     return gr.skip() if state is None else state.layer_map[state.pick("distilbert", distil_layer, 0)[0]]
+
 
 def select_head(side: str):
     def on_select(key, event: gr.SelectData, request: gr.Request = None):
@@ -84,6 +86,7 @@ def select_head(side: str):
         return (gr.skip(), gr.skip()) if cell is None else cell
 
     return on_select
+
 
 def relink(key, layer_map: str, request: gr.Request = None):
     try:
@@ -101,7 +104,6 @@ def relink(key, layer_map: str, request: gr.Request = None):
         div,
         table(session.best_matches(state)),
     )
-
 
 
 def attention_handlers(store: ModelStore):

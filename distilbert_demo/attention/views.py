@@ -23,9 +23,13 @@ def alignment_markdown(state: AttentionSession, distil_layer: float | None, bert
         matches = best_matches(state)
         matches = matches[matches["DistilBERT layer"] == layer]
         same = int(((matches["BERT layer"] == source) & (matches["BERT head"] == matches["DistilBERT head"])).sum())
-        finding += (f" {same} of {len(matches)} of its heads are closest to the same-numbered head of "
-                    f"BERT layer {source}.")  # fmt: skip
+        finding += (
+            f" {same} of {len(matches)} of its heads are closest to the same-numbered head of BERT layer {source}."
+        )
     layer_map = ", ".join(f"{i}→{t}" for i, t in enumerate(state.layer_map))
-    lines = [finding, *([TWINS] if state.untrained else []),
-             f"<small>Layer map (DistilBERT layer → BERT layer): {layer_map}</small>"]  # fmt: skip
+    lines = [
+        finding,
+        *([TWINS] if state.untrained else []),
+        f"<small>Layer map (DistilBERT layer → BERT layer): {layer_map}</small>",
+    ]
     return "\n\n".join(lines)

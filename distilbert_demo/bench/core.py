@@ -41,20 +41,27 @@ class BenchSettings:
     task: str = setting("fill-mask", "which pair to measure", label="Model pair", choices=tuple(registry.TASKS))
     precision: str = setting("fp32", "weights and arithmetic", label="Precision", choices=PRECISIONS)
     repeats: int = setting(
-        10, "timed runs per model and point", label="Timed runs per model and point", minimum=1, maximum=MAX_REPEATS,
+        10,
+        "timed runs per model and point",
+        label="Timed runs per model and point",
+        minimum=1,
+        maximum=MAX_REPEATS,
         step=1,
-    )  # fmt: skip
-    seq_lens: list[int] = setting(
-        list(SEQ_LENS), "sequence lengths (tokens)", label="Sequence lengths (tokens)", choices=SEQ_LENS,
-        page_default=[16, 64, 128],
-    )  # fmt: skip
-    batch_sizes: list[int] = setting(
-        [1, 8], "batch sizes", label="Batch sizes", choices=BATCH_SIZES, page_default=[1]
     )
+    seq_lens: list[int] = setting(
+        list(SEQ_LENS),
+        "sequence lengths (tokens)",
+        label="Sequence lengths (tokens)",
+        choices=SEQ_LENS,
+        page_default=[16, 64, 128],
+    )
+    batch_sizes: list[int] = setting([1, 8], "batch sizes", label="Batch sizes", choices=BATCH_SIZES, page_default=[1])
     baseline: bool = setting(
-        True, "skip transformers.pipeline (fill-mask)", label="Also time transformers.pipeline (fill-mask, fp32)",
+        True,
+        "skip transformers.pipeline (fill-mask)",
+        label="Also time transformers.pipeline (fill-mask, fp32)",
         flag="--no-baseline",
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -217,8 +224,15 @@ def speedups(rows: list[BenchRow], bound: float = LAYER_BOUND) -> list[dict]:
             slow, fast = m["bert"], m["distilbert"]
             low, high = measure.ratio_interval(slow.samples_ms, fast.samples_ms)
             ratio = slow.median_ms / fast.median_ms
-            table.append({"seq_len": t, "batch_size": b, "speedup": round(ratio, 4),
-                          "ci95": [round(low, 4), round(high, 4)], "past_bound": low > bound})  # fmt: skip
+            table.append(
+                {
+                    "seq_len": t,
+                    "batch_size": b,
+                    "speedup": round(ratio, 4),
+                    "ci95": [round(low, 4), round(high, 4)],
+                    "past_bound": low > bound,
+                }
+            )
     return table
 
 
@@ -272,6 +286,11 @@ def result_dict(
 def run(pair: Pair, settings: BenchSettings, stop: threading.Event | None = None) -> Iterator[Progress | BenchRow]:
     """The sweep `settings` describe, on `pair` (the CLI and the tab both run it this way)."""
     return sweep(
-        pair, settings.seq_lens, settings.batch_sizes, settings.precision, settings.repeats, baseline=settings.baseline,
+        pair,
+        settings.seq_lens,
+        settings.batch_sizes,
+        settings.precision,
+        settings.repeats,
+        baseline=settings.baseline,
         stop=stop,
-    )  # fmt: skip
+    )

@@ -77,8 +77,14 @@ def speedup_figure(rows: list[BenchRow], bound: float = LAYER_BOUND) -> go.Figur
     if noise:
         fig.add_annotation(
             text=f"× above the {bound:g}x bound: noise (machine busy), rerun",
-            xref="paper", yref="paper", x=0, y=1.0, showarrow=False, xanchor="left", font={"color": "#C44E52"},
-        )  # fmt: skip
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=1.0,
+            showarrow=False,
+            xanchor="left",
+            font={"color": "#C44E52"},
+        )
     fig.add_hline(y=PAPER_CPU_SPEEDUP, line_dash="dot", annotation_text=f"paper, CPU: {PAPER_CPU_SPEEDUP}x")
     fig.add_hline(y=bound, line_dash="dash", annotation_text=f"layer-count bound: {bound:g}x")
     top = max([bound, *(r["ci95"][1] for r in table), *(r["speedup"] for r in table)])
@@ -123,8 +129,13 @@ def throughput_figure(rows: list[BenchRow], seq_len: int) -> go.Figure:
         fig.add_annotation(
             text=f"Only batch size {min(batches, default=1)} was measured.<br>"
             "Choose two or more batch sizes to see throughput grow with the batch.",
-            xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 16},
-        )  # fmt: skip
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+            font={"size": 16},
+        )
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         fig.update_layout(title=f"Throughput vs batch size, {seq_len} tokens", **_LAYOUT)

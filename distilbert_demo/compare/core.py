@@ -235,8 +235,12 @@ def compare_pair(
         outputs = [predict.run_task(m, p, top_k, context=text) for m, p in zip(models, prepared)]
         with measure.OutsideLoad() as outside:
             latency = measure.time_interleaved(forwards, repeats, warmup, device, budget_s)
-        peaks = {m.side: measure.peak_forward_bytes(forwards[m.side], m.device) / MIB
-                 if isinstance(m.model, torch.nn.Module) else None for m in models}  # fmt: skip
+        peaks = {
+            m.side: measure.peak_forward_bytes(forwards[m.side], m.device) / MIB
+            if isinstance(m.model, torch.nn.Module)
+            else None
+            for m in models
+        }
     reports = [
         ModelReport(
             name=m.name,

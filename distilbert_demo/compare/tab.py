@@ -38,7 +38,6 @@ def pick_example(task: str, index: int | None):
     return text, question
 
 
-
 def check(task, text, top_k, repeats, question="", student=None, bert_variant="fp32", distilbert_variant="fp32"):
     """What can be refused before any model runs (the page shows it next to the control at fault)."""
     for side, name in (("bert", bert_variant), ("distilbert", distilbert_variant)):
@@ -150,8 +149,9 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, g
         # "BERT fp32 vs DistilBERT int8" in one click; the choices and their trade-offs are the Ladder tab's.
         runnable = [v for v in variants.VARIANTS if variants.availability(v)[0]]
         bert_variant = gr.Dropdown(runnable, value="fp32", label="BERT runs as", scale=1, elem_id="bert-variant")
-        distilbert_variant = gr.Dropdown(runnable, value="fp32", label="DistilBERT runs as", scale=1,
-                                         elem_id="distilbert-variant")  # fmt: skip
+        distilbert_variant = gr.Dropdown(
+            runnable, value="fp32", label="DistilBERT runs as", scale=1, elem_id="distilbert-variant"
+        )
     with gr.Row(equal_height=True):  # Run beside the text: on a projector every line counts
         with gr.Column(scale=5):
             text = gr.Textbox(
@@ -170,9 +170,14 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, g
         run_button = gr.Button("Run", variant="primary", elem_id="run-button", scale=1)
     # The chosen task's examples only (at most 5: one page); on stage, links open them (?example=n).
     examples = gr.Dataset(
-        label="Examples (click one)", components=[text], samples=examples_of("fill-mask"), type="index",
-        samples_per_page=MAX_EXAMPLES, elem_id="compare-examples", elem_classes=PRESENTER_HIDE,
-    )  # fmt: skip
+        label="Examples (click one)",
+        components=[text],
+        samples=examples_of("fill-mask"),
+        type="index",
+        samples_per_page=MAX_EXAMPLES,
+        elem_id="compare-examples",
+        elem_classes=PRESENTER_HIDE,
+    )
     task.change(
         lambda t: (gr.update(visible=t == "qa"), gr.Dataset(samples=examples_of(t))),
         task,

@@ -18,8 +18,10 @@ def metrics_table(report: ModelReport) -> str:
         ("Latency median", f"{lat.median_ms:.1f} ms (N = {lat.runs})"),
         ("Latency p90", f"{lat.p90_ms:.1f} ms"),
         ("Timed runs", f"{lat.runs} (after {lat.warmup} warm-up)"),
-        ("Peak extra memory", "n/a (outside PyTorch)" if report.peak_memory_mb is None
-         else f"{report.peak_memory_mb:.2f} MiB"),
+        (
+            "Peak extra memory",
+            "n/a (outside PyTorch)" if report.peak_memory_mb is None else f"{report.peak_memory_mb:.2f} MiB",
+        ),
         ("Tokens", str(report.num_tokens)),
     ]
     return "| Metric | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
@@ -34,8 +36,10 @@ def summary(result: Comparison) -> str:
         top1 += f" ({agree.top1_matches} of {agree.positions} masks)"
     device_type = "cuda" if result.device.startswith("cuda") else "cpu"
     runs = result.bert.latency.runs
-    how_many = f"{runs} runs" if not result.budget_s else (
-        f"{runs} runs per model (as many as fit in {result.budget_s:g} s, at most {MAX_RUNS})"
+    how_many = (
+        f"{runs} runs"
+        if not result.budget_s
+        else (f"{runs} runs per model (as many as fit in {result.budget_s:g} s, at most {MAX_RUNS})")
     )
     return (
         f"### {esc(result.verdict())}\n\n"

@@ -123,6 +123,7 @@ def race_summary(results: dict[str, DistillResult]) -> str:
     for init, result in results.items():
         after = result.agreement_after
         label = "teacher-initialised student" if init == "teacher" else "random"
-        parts.append(f"{label}: {after.top1:.1%} held-out agreement after {result.elapsed_s:.0f} s "
-                     f"({len(result.history)} steps)")  # fmt: skip
+        parts.append(
+            f"{label}: {after.top1:.1%} held-out agreement after {result.elapsed_s:.0f} s ({len(result.history)} steps)"
+        )
     return "; ".join(parts) + "."

@@ -33,9 +33,7 @@ def loss_figure(history: list[dict], steps: int) -> go.Figure:
             col=i % 2 + 1,
         )
         fig.update_xaxes(range=[0, max(steps, 1)], row=i // 2 + 1, col=i % 2 + 1)
-    fig.update_layout(
-        height=420, showlegend=False, margin={"l": 10, "r": 10, "t": 40, "b": 10}, template=TEMPLATE
-    )
+    fig.update_layout(height=420, showlegend=False, margin={"l": 10, "r": 10, "t": 40, "b": 10}, template=TEMPLATE)
     return fig
 
 
@@ -81,11 +79,26 @@ def _agreement_chart(lanes: dict[str, tuple[list[dict], str | None]], steps: int
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     for name, (points, color) in lanes.items():
         x = [e["step"] for e in points]
-        fig.add_trace(go.Scatter(x=x, y=[e["top1"] for e in points], mode="lines+markers",
-                                 name=f"{name}top-1 agreement", line={"color": color}), secondary_y=False)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=[e["kl"] for e in points], mode="lines+markers",
-                                 name=f"{name}KL(teacher || student)", line={"color": color, "dash": "dot"}),
-                      secondary_y=True)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[e["top1"] for e in points],
+                mode="lines+markers",
+                name=f"{name}top-1 agreement",
+                line={"color": color},
+            ),
+            secondary_y=False,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[e["kl"] for e in points],
+                mode="lines+markers",
+                name=f"{name}KL(teacher || student)",
+                line={"color": color, "dash": "dot"},
+            ),
+            secondary_y=True,
+        )
     fig.update_yaxes(title_text="top-1 agreement", tickformat=".0%", range=[0, 1], secondary_y=False)
     fig.update_yaxes(title_text="KL (nats)", rangemode="tozero", secondary_y=True)
     fig.update_xaxes(title_text="step", range=[0, max(steps, 1)])

@@ -53,13 +53,18 @@ ABLATIONS: dict[str, tuple[dict, float | None]] = {
 class DistillConfig:
     """A run's settings; the CLI flags and the Distill tab's controls are derived from these fields."""
 
-    steps: int = setting(40, "optimiser steps (when no time budget is given)", label="Steps", minimum=0,
-                         maximum=MAX_PAGE_STEPS, step=1)  # fmt: skip
+    steps: int = setting(
+        40, "optimiser steps (when no time budget is given)", label="Steps", minimum=0, maximum=MAX_PAGE_STEPS, step=1
+    )
     seconds: float = setting(  # the run times its first steps, then plans how many fit
-        0.0, "a time budget in seconds instead of a step count (0: run --steps steps)",
-        label="Time budget (seconds, 0: use the step count)", minimum=0, maximum=MAX_PAGE_SECONDS, step=5,
+        0.0,
+        "a time budget in seconds instead of a step count (0: run --steps steps)",
+        label="Time budget (seconds, 0: use the step count)",
+        minimum=0,
+        maximum=MAX_PAGE_SECONDS,
+        step=5,
         page_default=60,
-    )  # fmt: skip
+    )
     batch_size: int = setting(8, "sequences per step", label="Batch size", minimum=1, maximum=32, step=1)
     seq_len: int = setting(  # [CLS] and [SEP] included
         64, "tokens per packed sequence", label="Sequence length (tokens)", minimum=16, maximum=256, step=8
@@ -76,9 +81,11 @@ class DistillConfig:
     # ~5x cheaper on CPU: both vocabulary projections run only at the masked positions
     ce_on_masked_only: bool = setting(True, "L_ce over every token, not only masked ones", flag="--full-ce")
     init: str = setting(  # "random": the same shape from scratch (the myth race, the paper's ablation)
-        "teacher", "the student's initial weights: the teacher's layers (the recipe) or random",
-        label="Student initialisation", choices=INITS,
-    )  # fmt: skip
+        "teacher",
+        "the student's initial weights: the teacher's layers (the recipe) or random",
+        label="Student initialisation",
+        choices=INITS,
+    )
     bf16: bool = setting(  # the tab turns it on where the processor has bf16 units (bf16_is_fast)
         False, "bf16 mixed precision (fast on CPUs with bf16 units)", label="bf16 mixed precision"
     )
@@ -91,9 +98,13 @@ class DistillConfig:
     def check(self) -> None:
         """Refuse settings that cannot train, with a one-line message naming the setting at fault."""
         self._check_sizes()
-        numbers = {"temperature": ("temperature", self.temperature), "learning rate": ("lr", self.lr),
-                   "α_ce": ("alpha_ce", self.alpha_ce), "α_mlm": ("alpha_mlm", self.alpha_mlm),
-                   "α_cos": ("alpha_cos", self.alpha_cos)}  # fmt: skip
+        numbers = {
+            "temperature": ("temperature", self.temperature),
+            "learning rate": ("lr", self.lr),
+            "α_ce": ("alpha_ce", self.alpha_ce),
+            "α_mlm": ("alpha_mlm", self.alpha_mlm),
+            "α_cos": ("alpha_cos", self.alpha_cos),
+        }
         for name, (field_name, value) in numbers.items():
             if not math.isfinite(value):  # inf or nan would turn every loss into nan
                 raise InputError(f"{name} must be a finite number.", field=field_name)
@@ -386,8 +397,11 @@ class Distiller:
         # The fused kernel updates all 67M parameters in one pass: ~9x faster than the default loop on CPU.
         optimizer = torch.optim.AdamW(built.parameters(), lr=config.lr, betas=config.betas, fused=True)
         # A budgeted run starts with a generous guess; the plan replaces it once steps are timed.
-        self.plan = Plan(steps=config.steps if not config.seconds else 10**6, budget_s=config.seconds,
-                         measured_on=measure.device_label(self.accelerator.device))  # fmt: skip
+        self.plan = Plan(
+            steps=config.steps if not config.seconds else 10**6,
+            budget_s=config.seconds,
+            measured_on=measure.device_label(self.accelerator.device),
+        )
         # Linear warm-up then linear decay (transformers' get_linear_schedule_with_warmup), over the plan.
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
         # The scheduler stays outside prepare(): Accelerate would step it once per process at

@@ -27,9 +27,18 @@ ACTIVE_RUNS = StopFlags()
 # The DistillConfig fields the page offers, in the order of its controls (the rest keep their defaults).
 # The API's order: settings added later come last, so positional callers keep working.
 CONFIG_FIELDS = [
-    "steps", "batch_size", "seq_len", "temperature", "alpha_ce", "alpha_mlm", "alpha_cos", "lr", "bf16", "seconds",
+    "steps",
+    "batch_size",
+    "seq_len",
+    "temperature",
+    "alpha_ce",
+    "alpha_mlm",
+    "alpha_cos",
+    "lr",
+    "bf16",
+    "seconds",
     "init",
-]  # fmt: skip
+]
 # A live run redraws the page at most this often (a GPU makes many steps a second, an evaluation every ten).
 # The charts cost the browser most: one redraw of both took 0.14 s in the app's page on this project's AMD
 # EPYC, 0.6 s at a 4x CPU slow-down (`python -m benchmarks.distill_redraw`); redrawn twice a second, a loaded
@@ -127,13 +136,16 @@ def trainer(store: ModelStore):
                     progress((report.step, report.steps), desc="distilling", unit="steps")
                 charts, evaluations = pace.charts(report), distiller.result.evaluations
                 yield (
-                    views.progress_markdown(report),
-                    figures.loss_figure(distiller.result.history, axis_steps(report)) if charts else gr.skip(),
-                    figures.agreement_figure(evaluations, axis_steps(report))
-                    if charts and len(evaluations) > drawn  # step 1 draws the "before" point
-                    else gr.skip(),
-                    *[gr.skip()] * 4,
-                ), False
+                    (
+                        views.progress_markdown(report),
+                        figures.loss_figure(distiller.result.history, axis_steps(report)) if charts else gr.skip(),
+                        figures.agreement_figure(evaluations, axis_steps(report))
+                        if charts and len(evaluations) > drawn  # step 1 draws the "before" point
+                        else gr.skip(),
+                        *[gr.skip()] * 4,
+                    ),
+                    False,
+                )
                 drawn = len(evaluations) if charts else drawn
             if distiller.result.stopped:
                 stopped_at = len(distiller.result.history)
@@ -141,14 +153,17 @@ def trainer(store: ModelStore):
                 return
             finished = core.finish(distiller, teacher, Path(folder))
             yield (
-                views.done_line(distiller, finished),
-                figures.loss_figure(distiller.result.history, len(distiller.result.history)),
-                figures.agreement_figure(distiller.result.evaluations, len(distiller.result.history)),
-                views.summary_markdown(distiller, finished),
-                finished.archive,
-                None,  # the handle: the server's to give (distill)
-                gr.update(visible=True),
-            ), True
+                (
+                    views.done_line(distiller, finished),
+                    figures.loss_figure(distiller.result.history, len(distiller.result.history)),
+                    figures.agreement_figure(distiller.result.evaluations, len(distiller.result.history)),
+                    views.summary_markdown(distiller, finished),
+                    finished.archive,
+                    None,  # the handle: the server's to give (distill)
+                    gr.update(visible=True),
+                ),
+                True,
+            )
         finally:
             del distiller  # student, optimizer and batches go now, not at the next collection
             core.release_memory()
@@ -237,8 +252,9 @@ def race_handler(store: ModelStore):
         results = {}
         pace, drawn = Pace(), 0  # as in train
         try:
-            for init, report, lane in core.race(store.pair("fill-mask").bert, config, layers_text, pasted, upload,
-                                                stop=stop):  # fmt: skip
+            for init, report, lane in core.race(
+                store.pair("fill-mask").bert, config, layers_text, pasted, upload, stop=stop
+            ):
                 if init not in curves and results:  # the first lane is done: its student's memory goes
                     next(reversed(results.values())).student = None
                 curves[init], results[init] = lane.result.evaluations, lane.result
@@ -256,9 +272,12 @@ def race_handler(store: ModelStore):
                 drawn = evaluations if charts else drawn
             line = core.race_summary(results)  # the verdict: above the chart (status) and as the summary
             steps = max(len(r.history) for r in results.values())
-            yield (f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
-                   figures.race_loss_figure(histories(results), steps), figures.race_figure(curves, steps),
-                   f"### {line}")  # fmt: skip
+            yield (
+                f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
+                figures.race_loss_figure(histories(results), steps),
+                figures.race_figure(curves, steps),
+                f"### {line}",
+            )
         finally:
             results.clear()
             core.release_memory()
@@ -330,9 +349,11 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
                     info="Empty: the paper's choice for a 12-layer teacher, every other layer otherwise.",
                 )
             preset = gr.Dropdown(
-                list(ABLATIONS), value="full recipe", label="Recipe: the paper's ablation, one change at a time",
+                list(ABLATIONS),
+                value="full recipe",
+                label="Recipe: the paper's ablation, one change at a time",
                 elem_id="distill-preset",
-            )  # fmt: skip
+            )
             reference = gr.Markdown(
                 preset_reference("full recipe"), elem_id="distill-reference", elem_classes=PRESENTER_HIDE
             )
@@ -349,9 +370,10 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
     with gr.Row(equal_height=True):  # one row of buttons: on a projector the charts need the height
         start_button, stop_button = run_and_stop("Start", "distill-start", "distill-stop", own_row=False)
         race_button = gr.Button(
-            "The myth race: teacher's layers vs from scratch", elem_id="distill-race",
+            "The myth race: teacher's layers vs from scratch",
+            elem_id="distill-race",
             scale=3,
-        )  # fmt: skip
+        )
     status = gr.Markdown(label="Status", elem_id="distill-status")
     with gr.Row(equal_height=False):
         losses = gr.Plot(label="Losses", elem_id="distill-losses")
@@ -368,8 +390,9 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         start,
         inputs=[pasted, upload, layers],
         inputs_kwargs={name: made[name] for name in CONFIG_FIELDS},
-        validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps",
-                            heavy=True),
+        validator=validator(
+            ["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps", heavy=True
+        ),
         outputs=[status, losses, agreement, summary, archive, finished, use_button],
         show_progress="minimal",  # the status says step, speed and ETA: a bar over it would hide it
         show_progress_on=status,  # one tracker, not one per output: each ticks ten times a second
@@ -382,8 +405,9 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         race,
         inputs=[pasted, upload, layers],
         inputs_kwargs={name: made[name] for name in CONFIG_FIELDS},
-        validator=validator(["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps",
-                            heavy=True),
+        validator=validator(
+            ["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps", heavy=True
+        ),
         outputs=[status, losses, agreement, summary],
         show_progress="minimal",
         show_progress_on=status,
@@ -392,7 +416,8 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         api_name="race",
     )
     stop_button.click(stop, outputs=status, cancels=[run, racing], queue=False, api_visibility="private")
-    preset.change(apply_preset, inputs=preset, outputs=[*(made[n] for n in PRESET_FIELDS), reference],
-                  api_visibility="private")  # fmt: skip
+    preset.change(
+        apply_preset, inputs=preset, outputs=[*(made[n] for n in PRESET_FIELDS), reference], api_visibility="private"
+    )
     use_button.click(use_student, inputs=finished, outputs=[student_state, used], api_visibility="private")
     forget_button.click(forget_student, outputs=[student_state, used], api_visibility="private")

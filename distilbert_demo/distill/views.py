@@ -23,9 +23,11 @@ def done_line(distiller: Distiller, finished: FinishedRun) -> str:
     """The run's verdict in one line, right above its charts (the summary table below has the rest)."""
     result, cmp = distiller.result, finished.comparison
     before, after = result.agreement_before, result.agreement_after
-    line = (f"**Done:** {len(result.history)} steps in {result.elapsed_s:.0f} s · held-out agreement with the "
-            f"teacher {before.top1:.1%} → {after.top1:.1%} · student {cmp.speedup:.2f}x the teacher's speed, "
-            f"{1 - cmp.param_ratio:.0%} fewer parameters")  # fmt: skip
+    line = (
+        f"**Done:** {len(result.history)} steps in {result.elapsed_s:.0f} s · held-out agreement with the "
+        f"teacher {before.top1:.1%} → {after.top1:.1%} · student {cmp.speedup:.2f}x the teacher's speed, "
+        f"{1 - cmp.param_ratio:.0%} fewer parameters"
+    )
     return line + (" · untrained teacher: agreement means little" if cmp.bert.source == "twin" else "")
 
 

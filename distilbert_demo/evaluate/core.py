@@ -63,8 +63,10 @@ class ModelEvaluation:
 
     def confusion(self) -> list[list[int]]:
         """Rows: true label (negative, positive); columns: predicted label."""
-        return [[sum(t == true and p == pred for t, p in zip(self.labels, self.predictions)) for pred in LABELS]
-                for true in LABELS]  # fmt: skip
+        return [
+            [sum(t == true and p == pred for t, p in zip(self.labels, self.predictions)) for pred in LABELS]
+            for true in LABELS
+        ]
 
     def to_dict(self) -> dict:
         low, high = self.ci95
@@ -116,8 +118,13 @@ def reel_view(pair: Pair, case: ReelCase, steps: int) -> ReelView:
     maps = {m.side: attention.extract(m, case.text, "sentiment") for m in pair.sides()}
     aligned = default_layer_map(maps["bert"].layers, maps["distilbert"].layers)
     layers = {"bert": aligned[-1], "distilbert": maps["distilbert"].layers - 1}
-    return ReelView(saliency, {side: (maps[side].tokens, maps[side].attentions[layers[side]].mean(0), layers[side])
-                               for side in ("bert", "distilbert")})  # fmt: skip
+    return ReelView(
+        saliency,
+        {
+            side: (maps[side].tokens, maps[side].attentions[layers[side]].mean(0), layers[side])
+            for side in ("bert", "distilbert")
+        },
+    )
 
 
 @dataclass
@@ -149,8 +156,10 @@ class Evaluation:
         said = []
         twins = [title for title, m in (("BERT", self.bert), ("DistilBERT", self.distilbert)) if m.source == "twin"]
         if twins:
-            said.append(f"{' and '.join(twins)} {'is an untrained twin' if len(twins) == 1 else 'are untrained twins'}"
-                        " (random weights)")  # fmt: skip
+            said.append(
+                f"{' and '.join(twins)} {'is an untrained twin' if len(twins) == 1 else 'are untrained twins'}"
+                " (random weights)"
+            )
         if self.distilbert.near_chance:
             said.append(
                 f"DistilBERT's {self.distilbert.accuracy:.1%} cannot be told from chance ({CHANCE:.0%} for "
@@ -205,13 +214,21 @@ class Evaluation:
     def reel(self) -> list[ReelCase]:
         """The disagreements, the wrong model's most confident first (the cases worth a look)."""
         cases = []
-        rows = zip(self.data.texts, self.data.labels, self.bert.predictions, self.bert.positive_probability,
-                   self.distilbert.predictions, self.distilbert.positive_probability)  # fmt: skip
+        rows = zip(
+            self.data.texts,
+            self.data.labels,
+            self.bert.predictions,
+            self.bert.positive_probability,
+            self.distilbert.predictions,
+            self.distilbert.positive_probability,
+        )
         for index, (text, label, bert, bert_pos, distil, distil_pos) in enumerate(rows):
             if bert == distil:
                 continue
-            own = {"bert": bert_pos if bert == "positive" else 1 - bert_pos,
-                   "distilbert": distil_pos if distil == "positive" else 1 - distil_pos}  # fmt: skip
+            own = {
+                "bert": bert_pos if bert == "positive" else 1 - bert_pos,
+                "distilbert": distil_pos if distil == "positive" else 1 - distil_pos,
+            }
             wrong = "bert" if bert != label else "distilbert"
             cases.append(ReelCase(index, text, label, bert, own["bert"], distil, own["distilbert"], wrong))
         return sorted(cases, key=lambda case: (-case.wrong_confidence, case.index))

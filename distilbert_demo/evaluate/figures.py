@@ -52,12 +52,27 @@ def aligned_attention_figure(sides: dict[str, tuple[list[str], np.ndarray, int]]
     fig = make_subplots(rows=1, cols=len(sides), subplot_titles=titles, horizontal_spacing=0.12)
     for col, (side, (tokens, weights, _)) in enumerate(sides.items(), start=1):
         labels = [f"{i}:{html.escape(t)}" for i, t in enumerate(tokens)]
-        fig.add_trace(go.Heatmap(z=weights, x=labels, y=labels, colorscale=SCALES[side], zmin=0, zmax=1,
-                                 showscale=False, hovertemplate="%{y} → %{x}: %{z:.3f}<extra></extra>"),
-                      row=1, col=col)  # fmt: skip
+        fig.add_trace(
+            go.Heatmap(
+                z=weights,
+                x=labels,
+                y=labels,
+                colorscale=SCALES[side],
+                zmin=0,
+                zmax=1,
+                showscale=False,
+                hovertemplate="%{y} → %{x}: %{z:.3f}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
         fig.update_yaxes(autorange="reversed", row=1, col=col)
-    fig.update_layout(title="Attention of the aligned layers: where each token looks (rows attend to columns)",
-                      height=460, margin={"l": 10, "r": 10, "t": 80, "b": 10}, template=TEMPLATE)  # fmt: skip
+    fig.update_layout(
+        title="Attention of the aligned layers: where each token looks (rows attend to columns)",
+        height=460,
+        margin={"l": 10, "r": 10, "t": 80, "b": 10},
+        template=TEMPLATE,
+    )
     return fig
 
 

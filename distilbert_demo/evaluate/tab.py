@@ -25,6 +25,7 @@ def evaluate_handler(store: ModelStore):
     @guarded("evaluating")
     def run(upload, progress=None):
         """The model work (any process): the page's outputs, and the cases to offer as a CSV."""
+
         def report(desc: str, unit: str):
             return lambda done, total: progress((done, total), desc=desc, unit=unit) if progress is not None else None
 
@@ -32,8 +33,9 @@ def evaluate_handler(store: ModelStore):
         pair = store.pair("sentiment")
         result = core.evaluate(pair, data, progress=report("labelling", "batches"))
         reel = result.reel()
-        tokens = core.top_tokens(pair, reel[:CSV_TOKENS_CAP], progress=report("top tokens of the disagreements",
-                                                                             "examples"))
+        tokens = core.top_tokens(
+            pair, reel[:CSV_TOKENS_CAP], progress=report("top tokens of the disagreements", "examples")
+        )
         labels = list(LABELS)
         return (
             views.summary_table(result),
@@ -134,15 +136,21 @@ def evaluate_tab(store: ModelStore) -> None:
     cases_file = gr.File(label="Those examples (CSV)", elem_id="evaluate-csv")
     with gr.Accordion("Raw result (JSON)", open=False, elem_classes=PRESENTER_HIDE):
         raw = gr.JSON(label="Evaluation result")
-    gr.Markdown("### The disagreement reel\nWhere the two models disagree (so one of them is wrong), the wrong "
-                "model's most confident first: why each answered as it did.", elem_classes=PRESENTER_HIDE)  # fmt: skip
+    gr.Markdown(
+        "### The disagreement reel\nWhere the two models disagree (so one of them is wrong), the wrong "
+        "model's most confident first: why each answered as it did.",
+        elem_classes=PRESENTER_HIDE,
+    )
     reel = gr.State(None, time_to_live=SESSION_TTL_S)  # a key to the reel (kept.py)
     position = gr.State(0, time_to_live=SESSION_TTL_S)
     with gr.Row():
         previous = gr.Button("◀ Previous", elem_id="reel-previous", size="sm")
         following = gr.Button("Next ▶", elem_id="reel-next", size="sm")
-    shown = [gr.Markdown(elem_id="reel-case"), gr.Plot(label="Saliency", elem_id="reel-saliency"),
-             gr.Plot(label="Aligned attention", elem_id="reel-attention")]  # fmt: skip
+    shown = [
+        gr.Markdown(elem_id="reel-case"),
+        gr.Plot(label="Saliency", elem_id="reel-saliency"),
+        gr.Plot(label="Aligned attention", elem_id="reel-attention"),
+    ]
     show = reel_handler(store)
     run_button.click(
         run,
@@ -154,6 +162,10 @@ def evaluate_tab(store: ModelStore) -> None:
         api_name="evaluate",
     ).then(show, inputs=[reel, position], outputs=shown, concurrency_id=HEAVY_QUEUE, api_visibility="private")
     for button, step in ((previous, -1), (following, 1)):
-        button.click(lambda p, step=step: max(0, p + step), inputs=position, outputs=position, queue=False,
-                     api_visibility="private").then(show, inputs=[reel, position], outputs=shown,
-                                                    concurrency_id=HEAVY_QUEUE, api_visibility="private")  # fmt: skip
+        button.click(
+            lambda p, step=step: max(0, p + step),
+            inputs=position,
+            outputs=position,
+            queue=False,
+            api_visibility="private",
+        ).then(show, inputs=[reel, position], outputs=shown, concurrency_id=HEAVY_QUEUE, api_visibility="private")

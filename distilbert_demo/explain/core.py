@@ -58,8 +58,10 @@ class Saliency:
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         """The k tokens with the largest attribution (special tokens left out)."""
-        ranked = sorted(((t, a) for t, a, s in zip(self.tokens, self.attributions, self.special) if not s),
-                        key=lambda pair: -pair[1])  # fmt: skip
+        ranked = sorted(
+            ((t, a) for t, a, s in zip(self.tokens, self.attributions, self.special) if not s),
+            key=lambda pair: -pair[1],
+        )
         return ranked[:k]
 
     def to_dict(self) -> dict:
@@ -98,15 +100,21 @@ class Explanation:
         for side in ("bert", "distilbert"):
             rows = self.for_side(side)
             models[side] = rows[0].to_dict() | ({"end": rows[1].to_dict()} if len(rows) > 1 else {})
-        return {"task": self.task, "text": self.text, "method": self.method, "steps": self.steps,
-                "measured_on": self.device, "notices": self.notices, "untrained": self.untrained,
-                "models": models}  # fmt: skip
+        return {
+            "task": self.task,
+            "text": self.text,
+            "method": self.method,
+            "steps": self.steps,
+            "measured_on": self.device,
+            "notices": self.notices,
+            "untrained": self.untrained,
+            "models": models,
+        }
 
 
 def check_settings(method: str, steps: int) -> None:
     if method not in METHODS:
-        raise InputError(f"method must be one of {', '.join(METHODS)} ({'; '.join(METHODS.values())}).",
-                         field="method")  # fmt: skip
+        raise InputError(f"method must be one of {', '.join(METHODS)} ({'; '.join(METHODS.values())}).", field="method")
     if method == "ig" and not 1 <= int(steps) <= MAX_STEPS:
         raise InputError(f"steps must be between 1 and {MAX_STEPS}.", field="steps")
 
@@ -147,8 +155,10 @@ def _targets(loaded: LoadedModel, named: dict[str, torch.Tensor], prepared, cont
     start, end = answer.start_token, answer.end_token
     p_start = float(out.start_logits[0].float().softmax(-1)[start])
     p_end = float(out.end_logits[0].float().softmax(-1)[end])
-    return [_Target(lambda o: o.start_logits, start, f"start of “{answer.text}”", p_start, "start"),
-            _Target(lambda o: o.end_logits, end, f"end of “{answer.text}”", p_end, "end")]  # fmt: skip
+    return [
+        _Target(lambda o: o.start_logits, start, f"start of “{answer.text}”", p_start, "start"),
+        _Target(lambda o: o.end_logits, end, f"end of “{answer.text}”", p_end, "end"),
+    ]
 
 
 def _attribute(loaded: LoadedModel, named: dict, target: _Target, method: str, steps: int):
@@ -170,10 +180,14 @@ def _attribute(loaded: LoadedModel, named: dict, target: _Target, method: str, s
             )
             return attributions.sum(-1)[0].tolist(), None
         attributions, delta = LayerIntegratedGradients(forward, layer).attribute(
-            named["input_ids"], baselines=baseline_ids(named["input_ids"], loaded.tokenizer), target=target.index,
-            additional_forward_args=extra, n_steps=steps, internal_batch_size=INTERNAL_BATCH,
+            named["input_ids"],
+            baselines=baseline_ids(named["input_ids"], loaded.tokenizer),
+            target=target.index,
+            additional_forward_args=extra,
+            n_steps=steps,
+            internal_batch_size=INTERNAL_BATCH,
             return_convergence_delta=True,
-        )  # fmt: skip
+        )
     return attributions.sum(-1)[0].tolist(), float(delta[0])
 
 
@@ -182,8 +196,9 @@ def _logit(loaded: LoadedModel, named: dict, target: _Target) -> float:
         return float(target.pick(loaded.model(**named))[0, target.index])
 
 
-def explain_model(loaded: LoadedModel, text: str, method: str = "ig", steps: int = DEFAULT_STEPS,
-                  question: str | None = None) -> tuple[list[Saliency], list[str]]:  # fmt: skip
+def explain_model(
+    loaded: LoadedModel, text: str, method: str = "ig", steps: int = DEFAULT_STEPS, question: str | None = None
+) -> tuple[list[Saliency], list[str]]:
     """Saliency of one model's own prediction(s) for `text` (qa: the context, with `question`)."""
     check_settings(method, steps)
     if loaded.task == "qa":
@@ -206,17 +221,38 @@ def explain_model(loaded: LoadedModel, text: str, method: str = "ig", steps: int
                 output = _logit(loaded, named, target)
                 base = None
                 if method == "ig":
-                    base = _logit(loaded, {**named, "input_ids": baseline_ids(named["input_ids"], loaded.tokenizer)},
-                                  target)  # fmt: skip
-                rows.append(Saliency(loaded.side, loaded.name, tokens, attributions, special, target.label,
-                                     target.probability, method, output, base, delta, target.part))  # fmt: skip
+                    base = _logit(
+                        loaded, {**named, "input_ids": baseline_ids(named["input_ids"], loaded.tokenizer)}, target
+                    )
+                rows.append(
+                    Saliency(
+                        loaded.side,
+                        loaded.name,
+                        tokens,
+                        attributions,
+                        special,
+                        target.label,
+                        target.probability,
+                        method,
+                        output,
+                        base,
+                        delta,
+                        target.part,
+                    )
+                )
         finally:
             model.train(was_training)
     return rows, list(prepared.notices)
 
 
-def explain(pair: Pair, text: str, method: str = "ig", steps: int = DEFAULT_STEPS, question: str | None = None,
-            progress: Callable[[int, int], None] | None = None) -> Explanation:  # fmt: skip
+def explain(
+    pair: Pair,
+    text: str,
+    method: str = "ig",
+    steps: int = DEFAULT_STEPS,
+    question: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Explanation:
     """Both models' saliency for the same input, BERT first."""
     check_settings(method, steps)
     rows, notices = [], []
@@ -226,12 +262,18 @@ def explain(pair: Pair, text: str, method: str = "ig", steps: int = DEFAULT_STEP
         notices += [n for n in said if n not in notices]
         if progress is not None:
             progress(done + 1, 2)
-    return Explanation(pair.task, text, method, steps, rows, measure.device_label(pair.bert.device), notices,
-                       pair.uses_twins)  # fmt: skip
+    return Explanation(
+        pair.task, text, method, steps, rows, measure.device_label(pair.bert.device), notices, pair.uses_twins
+    )
 
 
-def top_tokens(pair: Pair, texts: dict[int, str], k: int = 3, method: str = "gxi",
-               progress: Callable[[int, int], None] | None = None) -> dict[int, dict[str, list[str]]]:  # fmt: skip
+def top_tokens(
+    pair: Pair,
+    texts: dict[int, str],
+    k: int = 3,
+    method: str = "gxi",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[int, dict[str, list[str]]]:
     """Each model's k most attributed tokens (special tokens left out) for each text, by key."""
     found: dict[int, dict[str, list[str]]] = {}
     for done, (key, text) in enumerate(texts.items(), start=1):

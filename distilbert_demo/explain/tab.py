@@ -55,9 +55,13 @@ def explain_handler(store: ModelStore):
             method and delta (qa: the start, with the end under "end").
         """
         result = core.explain(
-            store.pair(task), text, method, int(steps), question,
+            store.pair(task),
+            text,
+            method,
+            int(steps),
+            question,
             progress=lambda done, total: progress((done, total), desc="attributing", unit="models"),
-        )  # fmt: skip
+        )
         return notices(result.notices), figures.saliency_figure(result.rows), views.summary(result), result.to_dict()
 
     return explain
@@ -73,10 +77,21 @@ def explain_tab(store: ModelStore) -> tuple[gr.Radio, gr.Textbox, gr.Textbox]:
     )
     with gr.Row():
         task = gr.Radio(list(registry.TASKS), value="sentiment", label="Task", elem_id="explain-task")
-        method = gr.Radio([("integrated gradients", "ig"), ("gradient x input (fast)", "gxi")], value="ig",
-                          label="Method", elem_id="explain-method")  # fmt: skip
-        steps = gr.Slider(1, core.MAX_STEPS, value=core.DEFAULT_STEPS, step=1, label="Integration steps",
-                          elem_id="explain-steps", elem_classes=PRESENTER_HIDE)  # fmt: skip
+        method = gr.Radio(
+            [("integrated gradients", "ig"), ("gradient x input (fast)", "gxi")],
+            value="ig",
+            label="Method",
+            elem_id="explain-method",
+        )
+        steps = gr.Slider(
+            1,
+            core.MAX_STEPS,
+            value=core.DEFAULT_STEPS,
+            step=1,
+            label="Integration steps",
+            elem_id="explain-steps",
+            elem_classes=PRESENTER_HIDE,
+        )
     with gr.Row(equal_height=True):
         with gr.Column(scale=5):
             text = gr.Textbox(label="Text", value=resources.examples()["sentiment"][0], lines=2, elem_id="explain-text")

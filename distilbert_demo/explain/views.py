@@ -17,14 +17,21 @@ def completeness(row: Saliency) -> str:
 
 def summary(result: Explanation) -> str:
     """Per model: what was explained, its top tokens, and the completeness error next to it."""
-    lines = [f"**{esc(METHODS[result.method])}**" + (f", {result.steps} steps" if result.method == "ig" else "")
-             + f", on {esc(result.device)}; special tokens ([CLS], [SEP]) are shown and included."]  # fmt: skip
+    lines = [
+        f"**{esc(METHODS[result.method])}**"
+        + (f", {result.steps} steps" if result.method == "ig" else "")
+        + f", on {esc(result.device)}; special tokens ([CLS], [SEP]) are shown and included."
+    ]
     if result.untrained:
-        lines.append("⚠️ **Untrained twins**: these rows explain random weights; the tokens they pick mean nothing "
-                     "(the method and its completeness check are real).")  # fmt: skip
+        lines.append(
+            "⚠️ **Untrained twins**: these rows explain random weights; the tokens they pick mean nothing "
+            "(the method and its completeness check are real)."
+        )
     for row in result.rows:
         part = f" ({row.part})" if row.part else ""
         top = ", ".join(f"{esc(t)} {a:+.3g}" for t, a in row.top(3))
-        lines.append(f"- **{TITLES[row.side]}{part}** → {esc(row.target)} ({percent(row.probability)}): "
-                     f"top tokens {top}; {completeness(row)}")  # fmt: skip
+        lines.append(
+            f"- **{TITLES[row.side]}{part}** → {esc(row.target)} ({percent(row.probability)}): "
+            f"top tokens {top}; {completeness(row)}"
+        )
     return "\n".join(lines)

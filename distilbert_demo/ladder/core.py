@@ -71,9 +71,15 @@ class LadderRow:
         def rounded(value, digits=4):
             return None if value is None else round(value, digits)
 
-        latency = None if self.latency is None else {
-            "median": round(self.latency.median_ms, 4), "p90": round(self.latency.p90_ms, 4), "n": self.latency.runs
-        }  # fmt: skip
+        latency = (
+            None
+            if self.latency is None
+            else {
+                "median": round(self.latency.median_ms, 4),
+                "p90": round(self.latency.p90_ms, 4),
+                "n": self.latency.runs,
+            }
+        )
         return {
             "model": self.model,
             "checkpoint": self.checkpoint,
@@ -183,8 +189,9 @@ def sentiment_scoring(loaded: LoadedModel, data: LabelledSet) -> Scoring:
     labels = [loaded.labels.index(label) for label in data.labels]
     batches = []
     for start in range(0, len(data), BATCH):
-        encoded = loaded.tokenizer(data.texts[start : start + BATCH], padding=True, truncation=True, max_length=512,
-                                   return_tensors="pt")  # fmt: skip
+        encoded = loaded.tokenizer(
+            data.texts[start : start + BATCH], padding=True, truncation=True, max_length=512, return_tensors="pt"
+        )
         batches.append({k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")})
     return Scoring(data.name, batches, [None] * len(batches), labels)
 
@@ -199,8 +206,9 @@ def fill_mask_scoring(loaded: LoadedModel, sentences: list[str]) -> Scoring:
     tok = loaded.tokenizer
     batches, positions, truth = [], [], []
     for start in range(0, len(sentences), BATCH):
-        encoded = tok(sentences[start : start + BATCH], padding=True, truncation=True, max_length=512,
-                      return_tensors="pt")  # fmt: skip
+        encoded = tok(
+            sentences[start : start + BATCH], padding=True, truncation=True, max_length=512, return_tensors="pt"
+        )
         ids = encoded["input_ids"]
         lengths = encoded["attention_mask"].sum(1)
         columns = (lengths - 1) // 2  # between [CLS] (0) and [SEP] (length - 1)
@@ -306,16 +314,22 @@ def build_and_score(
                 runs[(model.side, name)] = variant
     notes = []
     if variants.INT8_PATH in variants.INT8_DEPRECATED and "int8" in chosen:
-        notes.append(f"int8: {variants.INT8_DEPRECATED[variants.INT8_PATH]}; it is kept because it was the "
-                     "fastest int8 path measured (README, the compression ladder)")  # fmt: skip
+        notes.append(
+            f"int8: {variants.INT8_DEPRECATED[variants.INT8_PATH]}; it is kept because it was the "
+            "fastest int8 path measured (README, the compression ladder)"
+        )
     if any(r.variant in variants.ONNX and r.available for r in rows):
         notes.append("ONNX Runtime variants: attention maps stay on the PyTorch model")
     models = {m.side: m for m in pair.sides()}
     return Built(pair.task, rows, runs, models, scoring.name, len(scoring.truth), pair.uses_twins, notes)
 
 
-def time_ladder(built: Built, seq_len: int = DEFAULT_SEQ_LEN, budget_s: float = DEFAULT_BUDGET_S,
-                progress: Callable[[str], None] | None = None) -> Ladder:  # fmt: skip
+def time_ladder(
+    built: Built,
+    seq_len: int = DEFAULT_SEQ_LEN,
+    budget_s: float = DEFAULT_BUDGET_S,
+    progress: Callable[[str], None] | None = None,
+) -> Ladder:
     """Time every built variant together on one input of `seq_len` real tokens (batch 1, runs
     interleaved), and measure each PyTorch variant's peak memory on it."""
     check_settings(built.task, seq_len, budget_s, ["fp32"])
@@ -336,8 +350,16 @@ def time_ladder(built: Built, seq_len: int = DEFAULT_SEQ_LEN, budget_s: float = 
         timings = measure.time_interleaved(forwards, budget_s=budget_s) if forwards else {}
     for row in rows:
         row.latency = timings.get((row.model, row.variant))
-    result = Ladder(built.task, rows, seq_len, built.scored_on, built.examples, measure.device_label(measure.CPU),
-                    built.untrained, list(built.notes))  # fmt: skip
+    result = Ladder(
+        built.task,
+        rows,
+        seq_len,
+        built.scored_on,
+        built.examples,
+        measure.device_label(measure.CPU),
+        built.untrained,
+        list(built.notes),
+    )
     reference = result.reference
     for row in result.measured():
         row.speedup = reference.latency.median_ms / row.latency.median_ms

@@ -42,9 +42,13 @@ def ladder_handler(store: ModelStore):
         """
         steps = iter(range(1, 100))
         result = core.ladder(
-            store.pair(task), onnx_cache(), list(chosen or variants.VARIANTS), int(seq_len), budget_s=float(budget_s),
+            store.pair(task),
+            onnx_cache(),
+            list(chosen or variants.VARIANTS),
+            int(seq_len),
+            budget_s=float(budget_s),
             progress=lambda what: progress((next(steps), 2 * len(chosen or variants.VARIANTS) + 1), desc=what),
-        )  # fmt: skip
+        )
         bundle = None
         if any(r.model == "distilbert" and r.variant == "onnx-int8" and r.available for r in result.rows):
             bundle = STORAGE.download(session_of(request), f"distilbert-{task}-onnx-int8.zip")
@@ -73,27 +77,43 @@ def ladder_tab(store: ModelStore) -> None:
     )
     with gr.Row():
         task = gr.Radio(list(core.TASKS), value="sentiment", label="Model pair", elem_id="ladder-task")
-        seq_len = gr.Slider(8, 512, value=core.DEFAULT_SEQ_LEN, step=8, label="Tokens of the timed input",
-                            elem_id="ladder-seq-len")  # fmt: skip
-        budget = gr.Slider(1, core.MAX_BUDGET_S, value=core.DEFAULT_BUDGET_S, step=1, elem_id="ladder-budget",
-                           label="Seconds of timing (all variants together)", elem_classes=PRESENTER_HIDE)  # fmt: skip
+        seq_len = gr.Slider(
+            8, 512, value=core.DEFAULT_SEQ_LEN, step=8, label="Tokens of the timed input", elem_id="ladder-seq-len"
+        )
+        budget = gr.Slider(
+            1,
+            core.MAX_BUDGET_S,
+            value=core.DEFAULT_BUDGET_S,
+            step=1,
+            elem_id="ladder-budget",
+            label="Seconds of timing (all variants together)",
+            elem_classes=PRESENTER_HIDE,
+        )
     chosen = gr.CheckboxGroup(list(variants.VARIANTS), value=runnable, label="Variants", elem_id="ladder-variants")
     run = gr.Button("Climb the ladder", variant="primary", elem_id="ladder-run")
     verdict = gr.Markdown(label="Verdict", elem_id="ladder-verdict", elem_classes="verdict")
     chart = gr.Plot(label="Pareto chart", elem_id="ladder-chart")
     table = gr.Dataframe(headers=views.COLUMNS, label="Every model and variant", elem_id="ladder-table", wrap=True)
     details = gr.Markdown(label="How it was measured", elem_id="ladder-details", elem_classes=PRESENTER_HIDE)
-    bundle = gr.File(label="Take it with you: DistilBERT int8 for ONNX Runtime (zip: model.onnx + tokenizer)",
-                     elem_id="ladder-bundle")  # fmt: skip
+    bundle = gr.File(
+        label="Take it with you: DistilBERT int8 for ONNX Runtime (zip: model.onnx + tokenizer)",
+        elem_id="ladder-bundle",
+    )
     with gr.Accordion("Raw result (JSON)", open=False, elem_classes=PRESENTER_HIDE):
         raw = gr.JSON(label="Ladder result")
     run.click(
         ladder_handler(store),
         inputs=[task, seq_len, chosen, budget],
-        validator=validator(INPUTS, lambda task, seq_len, chosen, budget_s: core.check_settings(
-            task, seq_len, budget_s, ["fp32", *(chosen or [])]), blame="chosen", heavy=True),
+        validator=validator(
+            INPUTS,
+            lambda task, seq_len, chosen, budget_s: core.check_settings(
+                task, seq_len, budget_s, ["fp32", *(chosen or [])]
+            ),
+            blame="chosen",
+            heavy=True,
+        ),
         outputs=[verdict, chart, table, details, bundle, raw],
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="ladder",
-    )  # fmt: skip
+    )

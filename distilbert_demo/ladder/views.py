@@ -7,9 +7,23 @@ import pandas as pd
 from ..markup import esc
 from .core import KEEP, Ladder
 
-COLUMNS = ["Model", "Variant", "Median ms", "p90 ms", "N", "Speed-up vs BERT fp32", "Size on disk (MB)",
-           "Peak memory (MiB)", "Accuracy", "95% CI", "Retention", "Agreement with fp32", "Max |Δlogit| vs fp32",
-           "Build s", "Note"]  # fmt: skip
+COLUMNS = [
+    "Model",
+    "Variant",
+    "Median ms",
+    "p90 ms",
+    "N",
+    "Speed-up vs BERT fp32",
+    "Size on disk (MB)",
+    "Peak memory (MiB)",
+    "Accuracy",
+    "95% CI",
+    "Retention",
+    "Agreement with fp32",
+    "Max |Δlogit| vs fp32",
+    "Build s",
+    "Note",
+]
 
 
 def _pct(value: float | None) -> str:
@@ -24,18 +38,25 @@ def table(ladder: Ladder) -> pd.DataFrame:
             continue
         lat = r.latency
         ci = r.ci95
-        rows.append([
-            r.label.split()[0], r.variant,
-            "—" if lat is None else f"{lat.median_ms:.1f}", "—" if lat is None else f"{lat.p90_ms:.1f}",
-            "—" if lat is None else str(lat.runs), "—" if r.speedup is None else f"{r.speedup:.2f}x",
-            "—" if r.size_mb is None else f"{r.size_mb:.0f}",
-            "n/a (ONNX Runtime)" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.1f}",
-            _pct(r.accuracy), "—" if ci is None else f"{ci[0]:.1%}–{ci[1]:.1%}",
-            _pct(r.retention) if ladder.retention_defined else "undefined",
-            _pct(r.agreement_with_fp32),
-            "—" if r.max_abs_diff_vs_fp32 is None else f"{r.max_abs_diff_vs_fp32:.2g}",
-            "—" if r.build_s is None else f"{r.build_s:.1f}", r.note,
-        ])  # fmt: skip
+        rows.append(
+            [
+                r.label.split()[0],
+                r.variant,
+                "—" if lat is None else f"{lat.median_ms:.1f}",
+                "—" if lat is None else f"{lat.p90_ms:.1f}",
+                "—" if lat is None else str(lat.runs),
+                "—" if r.speedup is None else f"{r.speedup:.2f}x",
+                "—" if r.size_mb is None else f"{r.size_mb:.0f}",
+                "n/a (ONNX Runtime)" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.1f}",
+                _pct(r.accuracy),
+                "—" if ci is None else f"{ci[0]:.1%}–{ci[1]:.1%}",
+                _pct(r.retention) if ladder.retention_defined else "undefined",
+                _pct(r.agreement_with_fp32),
+                "—" if r.max_abs_diff_vs_fp32 is None else f"{r.max_abs_diff_vs_fp32:.2g}",
+                "—" if r.build_s is None else f"{r.build_s:.1f}",
+                r.note,
+            ]
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -46,9 +67,11 @@ def verdict(ladder: Ladder) -> str:
     if best is None or reference.latency is None:
         line = "No variant could be measured."
     else:
-        line = (f"Fastest that keeps {KEEP:.0%} of BERT fp32's accuracy: {best.label}, "
-                f"{best.speedup:.1f}x faster, {best.size_mb:.0f} MB on disk (BERT fp32: {reference.size_mb:.0f} MB), "
-                f"accuracy {best.accuracy:.1%} vs {reference.accuracy:.1%}")  # fmt: skip
+        line = (
+            f"Fastest that keeps {KEEP:.0%} of BERT fp32's accuracy: {best.label}, "
+            f"{best.speedup:.1f}x faster, {best.size_mb:.0f} MB on disk (BERT fp32: {reference.size_mb:.0f} MB), "
+            f"accuracy {best.accuracy:.1%} vs {reference.accuracy:.1%}"
+        )
     if caveats:
         line += f" ({'; '.join(caveats)})"
     return f"### {esc(line)}"

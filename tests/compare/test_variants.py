@@ -61,9 +61,24 @@ def test_a_variant_that_cannot_run_is_refused_next_to_its_control(task, bert, di
 
 
 def test_cli_compare_runs_a_side_as_a_variant(tiny_models, capsys):
-    code = cli.main(["compare", "--task", "sentiment", "--text", "Nice.", "--bert", tiny_models["sentiment-bert"],
-                     "--distilbert", tiny_models["sentiment-distilbert"], "--distilbert-variant", "onnx-int8",
-                     "--repeats", "2", "--json"])  # fmt: skip
+    code = cli.main(
+        [
+            "compare",
+            "--task",
+            "sentiment",
+            "--text",
+            "Nice.",
+            "--bert",
+            tiny_models["sentiment-bert"],
+            "--distilbert",
+            tiny_models["sentiment-distilbert"],
+            "--distilbert-variant",
+            "onnx-int8",
+            "--repeats",
+            "2",
+            "--json",
+        ]
+    )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert data["models"]["distilbert"]["name"].endswith("(onnx-int8)")

@@ -54,8 +54,20 @@ def test_a_step_count_keeps_the_usual_schedule():
 
 
 def test_the_cli_takes_a_budget(tiny_models, tmp_path):
-    proc = run_cli("distill", "--teacher", tiny_models["fill-mask-bert"], "--seconds", "3", "--out",
-                   str(tmp_path / "student"), "--json", "--batch-size", "2", "--seq-len", "16")  # fmt: skip
+    proc = run_cli(
+        "distill",
+        "--teacher",
+        tiny_models["fill-mask-bert"],
+        "--seconds",
+        "3",
+        "--out",
+        str(tmp_path / "student"),
+        "--json",
+        "--batch-size",
+        "2",
+        "--seq-len",
+        "16",
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["plan"]["budget_s"] == 3 and summary["plan"]["step_s"] > 0

@@ -62,9 +62,11 @@ def test_each_ablation_preset_changes_exactly_what_it_names():
         assert changed == set(changes), preset
         *values, reference = apply_preset(preset)
         assert dict(zip(["alpha_ce", "alpha_mlm", "alpha_cos", "init"], values)) == {
-            "alpha_ce": ablated.alpha_ce, "alpha_mlm": ablated.alpha_mlm, "alpha_cos": ablated.alpha_cos,
+            "alpha_ce": ablated.alpha_ce,
+            "alpha_mlm": ablated.alpha_mlm,
+            "alpha_cos": ablated.alpha_cos,
             "init": ablated.init,
-        }  # fmt: skip
+        }
         assert ("Table 4" in reference) == (preset != "full recipe")
 
 

@@ -86,8 +86,10 @@ def test_a_short_run_streams_curves_then_a_student(handlers, tiny_store, every_s
     status, losses, agreement, summary, archive, finished, use_button = updates[-1]
     # the verdict line repeats the summary's figures: steps, agreement before and after, speed-up
     assert status.startswith("**Done:** 12 steps in ") and "untrained" not in status  # tiny local teacher
-    assert re.search(r"Held-out top-1 agreement \| — \| ([\d.]+%) before → ([\d.]+%) after", summary).groups() == \
-        re.search(r"agreement with the teacher ([\d.]+%) → ([\d.]+%)", status).groups()
+    assert (
+        re.search(r"Held-out top-1 agreement \| — \| ([\d.]+%) before → ([\d.]+%) after", summary).groups()
+        == re.search(r"agreement with the teacher ([\d.]+%) → ([\d.]+%)", status).groups()
+    )
     speedup = re.search(r"\(([\d.]+)x\) \|", summary).group(1)
     assert f"student {speedup}x the teacher's speed" in status
     assert len(losses.data) == 4 and len(losses.data[0].x) == 12  # total + three terms, every step
@@ -186,6 +188,8 @@ def test_the_race_from_the_page(tiny_store, every_step):
     lanes = {trace.name.split(":")[0] for trace in chart.data}
     assert lanes == {"initialised from the teacher's layers", "random init"}
     # the loss chart has both lanes, each with every step it made
-    assert {trace.name: len(trace.x) for trace in losses.data} == {"initialised from the teacher's layers": 3,
-                                                                   "random init": 3}  # fmt: skip
+    assert {trace.name: len(trace.x) for trace in losses.data} == {
+        "initialised from the teacher's layers": 3,
+        "random init": 3,
+    }
     assert len(updates) == 2 * 3 + 1  # one update per step of each student, then the result

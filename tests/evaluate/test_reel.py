@@ -20,8 +20,11 @@ DISTIL = (["positive", "positive", "positive", "positive", "negative"], [0.8, 0.
 
 def _evaluation(bert, bert_pos, distil, distil_pos):
     data = labelled.LabelledSet(TEXTS, LABELS, "hand-made")
-    return evaluate.Evaluation(data, evaluate.ModelEvaluation("b", bert, bert_pos, 1.0, LABELS),
-                               evaluate.ModelEvaluation("d", distil, distil_pos, 1.0, LABELS))  # fmt: skip
+    return evaluate.Evaluation(
+        data,
+        evaluate.ModelEvaluation("b", bert, bert_pos, 1.0, LABELS),
+        evaluate.ModelEvaluation("d", distil, distil_pos, 1.0, LABELS),
+    )
 
 
 def test_the_reel_holds_the_disagreements_the_wrong_models_most_confident_first():
@@ -31,7 +34,11 @@ def test_the_reel_holds_the_disagreements_the_wrong_models_most_confident_first(
     # 1: DistilBERT says positive at 0.95; 2: BERT says negative at 0.7; 3: DistilBERT positive at 0.55;
     # 4: DistilBERT says negative at 0.55 (1 - 0.45)
     assert [(c.index, c.wrong, round(c.wrong_confidence, 2)) for c in reel] == [
-        (1, "distilbert", 0.95), (2, "bert", 0.7), (3, "distilbert", 0.55), (4, "distilbert", 0.55)]  # fmt: skip
+        (1, "distilbert", 0.95),
+        (2, "bert", 0.7),
+        (3, "distilbert", 0.55),
+        (4, "distilbert", 0.55),
+    ]
     case = reel[0]
     assert (case.bert, case.bert_probability, case.distilbert) == ("negative", pytest.approx(0.8), "positive")
 
@@ -47,8 +54,9 @@ def test_the_csv_keeps_every_case_with_the_top_tokens_computed_for_it():
 
 
 def test_a_step_of_the_reel_shows_both_models_saliency_and_the_aligned_attention(tiny_store):
-    case = evaluate.ReelCase(0, "The food was cold and the staff rude.", "negative", "positive", 0.8, "negative",
-                             0.6, "bert")  # fmt: skip
+    case = evaluate.ReelCase(
+        0, "The food was cold and the staff rude.", "negative", "positive", 0.8, "negative", 0.6, "bert"
+    )
     show = reel_handler(tiny_store)
     text, saliency, attention = show(KEPT.put("local", [case, case]), 5)  # past the end: the last case
     assert text.startswith("**Disagreement 2 of 2**") and "✗ wrong" in text and "convergence delta" in text

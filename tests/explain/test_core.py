@@ -24,8 +24,9 @@ def _target_logit(model, named, prepared):
     with torch.no_grad():
         logits = model.model(**named).logits
     row = logits[0] if model.task == "sentiment" else logits[0, prepared.mask_positions[0]]
-    return int(row.argmax()), (lambda out: out.logits[0] if model.task == "sentiment"
-                               else out.logits[0, prepared.mask_positions[0]])  # fmt: skip
+    return int(row.argmax()), (
+        lambda out: out.logits[0] if model.task == "sentiment" else out.logits[0, prepared.mask_positions[0]]
+    )
 
 
 @pytest.mark.parametrize("task", ["sentiment", "fill-mask"])
@@ -88,8 +89,12 @@ def test_tokens_and_attributions_line_up_special_tokens_included(tiny_store):
 def test_question_answering_explains_the_chosen_spans_start_and_end(tiny_store):
     pair = tiny_store.pair("qa")
     result = core.explain(pair, "Maria lives in Paris and works in Lyon.", "gxi", question="Where does Maria live?")
-    assert [(r.side, r.part) for r in result.rows] == [("bert", "start"), ("bert", "end"), ("distilbert", "start"),
-                                                       ("distilbert", "end")]  # fmt: skip
+    assert [(r.side, r.part) for r in result.rows] == [
+        ("bert", "start"),
+        ("bert", "end"),
+        ("distilbert", "start"),
+        ("distilbert", "end"),
+    ]
     data = result.to_dict()
     assert data["models"]["bert"]["part"] == "start" and data["models"]["bert"]["end"]["part"] == "end"
     assert data["models"]["bert"]["target"].startswith("start of")
@@ -105,9 +110,22 @@ def test_bad_settings_are_refused():
 def test_cli_explain_json(tiny_models):
     out = StringIO()
     with redirect_stdout(out):
-        code = cli.main(["explain", "--task", "sentiment", "--text", TEXTS["sentiment"], "--bert",
-                         tiny_models["sentiment-bert"], "--distilbert", tiny_models["sentiment-distilbert"],
-                         "--steps", "20", "--json"])  # fmt: skip
+        code = cli.main(
+            [
+                "explain",
+                "--task",
+                "sentiment",
+                "--text",
+                TEXTS["sentiment"],
+                "--bert",
+                tiny_models["sentiment-bert"],
+                "--distilbert",
+                tiny_models["sentiment-distilbert"],
+                "--steps",
+                "20",
+                "--json",
+            ]
+        )
     assert code == 0
     data = json.loads(out.getvalue())
     for side in ("bert", "distilbert"):

@@ -48,8 +48,15 @@ def _independent_count(module, tokenizer, data) -> list[int]:
     """Predicted label index per example, batched as the ladder batches (so padding is the same)."""
     predicted = []
     for start in range(0, len(data), core.BATCH):
-        batch = named(tokenizer(data.texts[start : start + core.BATCH], padding=True, truncation=True,
-                                max_length=512, return_tensors="pt"))  # fmt: skip
+        batch = named(
+            tokenizer(
+                data.texts[start : start + core.BATCH],
+                padding=True,
+                truncation=True,
+                max_length=512,
+                return_tensors="pt",
+            )
+        )
         with torch.inference_mode():
             predicted += module(**batch).logits.float().argmax(-1).tolist()
     return predicted
@@ -142,16 +149,25 @@ def test_the_bundle_loads_in_a_fresh_runtime_with_its_own_tokenizer(tiny_store, 
 
 
 def _row(model, variant, ms, correct, total=100):
-    return core.LadderRow(model, model, variant, True, latency=LatencyStats.from_samples([ms] * 5, 0),
-                          correct=correct, total=total)  # fmt: skip
+    return core.LadderRow(
+        model, model, variant, True, latency=LatencyStats.from_samples([ms] * 5, 0), correct=correct, total=total
+    )
 
 
 def test_the_frontier_and_the_fastest_row_that_keeps_97_percent():
-    rows = [_row("bert", "fp32", 100, 90), _row("bert", "int8", 50, 80), _row("distilbert", "fp32", 50, 89),
-            _row("distilbert", "int8", 25, 88), _row("distilbert", "onnx-int8", 30, 70)]  # fmt: skip
+    rows = [
+        _row("bert", "fp32", 100, 90),
+        _row("bert", "int8", 50, 80),
+        _row("distilbert", "fp32", 50, 89),
+        _row("distilbert", "int8", 25, 88),
+        _row("distilbert", "onnx-int8", 30, 70),
+    ]
     ladder = core.Ladder("sentiment", rows, 128, "set", 100, "cpu", untrained=False)
-    assert [(r.model, r.variant) for r in ladder.frontier()] == [("distilbert", "int8"), ("distilbert", "fp32"),
-                                                                  ("bert", "fp32")]  # fmt: skip
+    assert [(r.model, r.variant) for r in ladder.frontier()] == [
+        ("distilbert", "int8"),
+        ("distilbert", "fp32"),
+        ("bert", "fp32"),
+    ]
     assert (ladder.fastest_keeping(0.97).model, ladder.fastest_keeping(0.97).variant) == ("distilbert", "int8")
     assert ladder.fastest_keeping(0.999).variant == "fp32" and ladder.fastest_keeping(0.999).model == "bert"
 
@@ -159,15 +175,42 @@ def test_the_frontier_and_the_fastest_row_that_keeps_97_percent():
 def test_cli_ladder_json_has_one_row_per_model_and_variant(tiny_models, capsys):
     out = StringIO()
     with redirect_stdout(out):
-        code = cli.main(["ladder", "--task", "sentiment", "--bert", tiny_models["sentiment-bert"], "--distilbert",
-                         tiny_models["sentiment-distilbert"], "--variants", "int8", "onnx-fp32", "--seconds", "1",
-                         "--seq-len", "16", "--json"])  # fmt: skip
+        code = cli.main(
+            [
+                "ladder",
+                "--task",
+                "sentiment",
+                "--bert",
+                tiny_models["sentiment-bert"],
+                "--distilbert",
+                tiny_models["sentiment-distilbert"],
+                "--variants",
+                "int8",
+                "onnx-fp32",
+                "--seconds",
+                "1",
+                "--seq-len",
+                "16",
+                "--json",
+            ]
+        )
     assert code == 0
     data = json.loads(out.getvalue())
     rows = {(r["model"], r["variant"]): r for r in data["rows"]}
     assert set(rows) == {(m, v) for m in ("bert", "distilbert") for v in ("fp32", "int8", "onnx-fp32")}
-    keys = {"model", "variant", "available", "reason", "latency_ms", "size_mb", "peak_memory_mb", "accuracy", "ci95",
-            "agreement_with_fp32", "max_abs_diff_vs_fp32"}  # fmt: skip
+    keys = {
+        "model",
+        "variant",
+        "available",
+        "reason",
+        "latency_ms",
+        "size_mb",
+        "peak_memory_mb",
+        "accuracy",
+        "ci95",
+        "agreement_with_fp32",
+        "max_abs_diff_vs_fp32",
+    }
     for row in rows.values():
         assert keys <= set(row) and set(row["latency_ms"]) == {"median", "p90", "n"}
     for model in ("bert", "distilbert"):

@@ -10,14 +10,16 @@ from distilbert_demo.ladder.tab import ladder_handler
 
 def test_the_ladder_from_the_page(tiny_store):
     run = ladder_handler(tiny_store)
-    verdict, chart, table, details, bundle, raw = run("sentiment", 16, ["int8", "onnx-int8"], 1, request=None,
-                                                      progress=gr.Progress())  # fmt: skip
+    verdict, chart, table, details, bundle, raw = run(
+        "sentiment", 16, ["int8", "onnx-int8"], 1, request=None, progress=gr.Progress()
+    )
     rows = {(r["model"], r["variant"]): r for r in raw["rows"]}
     assert set(rows) == {(m, v) for m in ("bert", "distilbert") for v in ("fp32", "int8", "onnx-int8")}
     assert len(table) == 6 and list(table["Variant"]) == ["fp32", "int8", "onnx-int8"] * 2
     best = raw["fastest_keeping_97"]
-    assert verdict.startswith("### ") and (f"{'BERT' if best['model'] == 'bert' else 'DistilBERT'} {best['variant']}"
-                                           in verdict)  # fmt: skip
+    assert verdict.startswith("### ") and (
+        f"{'BERT' if best['model'] == 'bert' else 'DistilBERT'} {best['variant']}" in verdict
+    )
     # the chart's points are the table's medians (one trace per model, then the front)
     bert_points = dict(zip(chart.data[0].text, chart.data[0].x))
     expected = {v: rows[("bert", v)]["latency_ms"]["median"] for v in ("fp32", "int8", "onnx-int8")}
