@@ -25,8 +25,10 @@ from . import loading, measure, registry, settings, variants
 from .bench.core import BenchSettings
 from .compare import core as compare
 from .distill.recipe import DistillConfig
+from .explain.core import ExplainSettings
 from .inputs import InputError
 from .labelled import load_labelled_file
+from .ladder.core import LadderSettings
 from .palette import TITLES
 
 EXIT_OK, EXIT_LOAD, EXIT_INPUT = 0, 1, 2
@@ -127,18 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--task", choices=list(registry.TASKS), default="sentiment")
     exp.add_argument("--text", help="the sentence; for qa, the context")
     exp.add_argument("--question", help="qa: the question")
-    exp.add_argument(
-        "--method",
-        choices=["ig", "gxi"],
-        default="ig",
-        help="ig: integrated gradients from a [PAD] baseline; gxi: gradient x input",
-    )
-    exp.add_argument("--steps", type=int, default=50, help="integration steps for ig (1-500)")
+    settings.add_flags(exp, ExplainSettings)
     _add_pair_flags(exp)
     exp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
     lad = commands.add_parser("ladder", help="both models in every precision and runtime, with the accuracy each keeps")
-    lad.add_argument("--task", choices=["sentiment", "fill-mask"], default="sentiment")
+    settings.add_flags(lad, LadderSettings)
     lad.add_argument("--data", metavar="FILE", help="sentiment: CSV with columns text,label (default: the shipped set)")
     lad.add_argument(
         "--variants",
@@ -146,8 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="V",
         help="fp32 bf16 bf16-compiled int8 onnx-fp32 onnx-int8 (default: all; fp32 always runs, it is the reference)",
     )
-    lad.add_argument("--seq-len", type=int, default=128, help="tokens of the timed input (8-512)")
-    lad.add_argument("--seconds", type=float, default=10.0, help="seconds of timing, all variants together")
     lad.add_argument("--cache", metavar="DIR", help="keep the ONNX exports here (default: a temp folder)")
     _add_pair_flags(lad)
     lad.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -467,13 +461,14 @@ def run_ladder(args: argparse.Namespace) -> int:
 
     measure.configure_threads(args.threads)
     chosen = args.variants or list(variants.VARIANTS)
-    ladder.check_settings(args.task, args.seq_len, args.seconds, ["fp32", *chosen])
+    config = settings.from_flags(LadderSettings, args)
+    ladder.check_settings(config.task, config.seq_len, config.budget_s, ["fp32", *chosen])
     data = load_labelled_file(args.data) if args.task == "sentiment" else None
     pair = load_pair(args.task, args.bert, args.distilbert)
     with tempfile.TemporaryDirectory(prefix="distilbert-demo-onnx-") as tmp:
         cache = Path(args.cache) if args.cache else Path(tmp)
         say = None if args.json else (lambda what: print(what, file=sys.stderr))
-        result = ladder.ladder(pair, cache, chosen, args.seq_len, data, args.seconds, progress=say)
+        result = ladder.ladder(pair, cache, chosen, config.seq_len, data, config.budget_s, progress=say)
     if args.json:
         print(json.dumps(result.to_dict()))
         return EXIT_OK

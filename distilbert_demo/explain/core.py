@@ -24,11 +24,33 @@ import torch
 from .. import inputs, measure, qa
 from ..inputs import InputError
 from ..loading import LoadedModel, Pair
+from ..settings import setting
 
 METHODS = {"ig": "integrated gradients", "gxi": "gradient x input"}
 DEFAULT_STEPS = 50
 MAX_STEPS = 500
 INTERNAL_BATCH = 16  # interpolation steps per forward pass: bounds the memory of one IG call
+
+
+@dataclass
+class ExplainSettings:
+    """The attribution's settings: the CLI's flags, the page's controls and the API's defaults come from
+    these fields (settings.py); check_settings bounds what can run."""
+
+    method: str = setting(
+        "ig",
+        "ig: integrated gradients from a [PAD] baseline; gxi: gradient x input",
+        label="Method",
+        choices=tuple(METHODS),
+    )
+    steps: int = setting(
+        DEFAULT_STEPS,
+        f"integration steps for ig (1-{MAX_STEPS}): more steps, a smaller delta",
+        label="Integration steps",
+        minimum=1,
+        maximum=MAX_STEPS,
+        step=1,
+    )
 
 
 @dataclass

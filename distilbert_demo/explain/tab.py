@@ -9,10 +9,11 @@ from .. import qa, registry, resources
 from ..gpu import on_gpu
 from ..loading import ModelStore
 from ..markup import notices
-from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, guarded, validator
+from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, controls, guarded, validator
 from . import core, figures, views
 
 INPUTS = ["task", "text", "question", "method", "steps"]
+METHOD_CHOICES = [(name, key) for key, name in core.METHODS.items()]  # the page shows the names
 
 
 def check(task, text, question="", method="ig", steps=core.DEFAULT_STEPS) -> None:
@@ -32,8 +33,8 @@ def explain_handler(store: ModelStore):
         task: str,
         text: str,
         question: str = "",
-        method: str = "ig",
-        steps: float = core.DEFAULT_STEPS,
+        method: str = core.ExplainSettings.method,
+        steps: float = core.ExplainSettings.steps,
         progress=gr.Progress(),  # noqa: B008 - how Gradio injects its progress tracker
     ):
         """Token saliency for BERT and DistilBERT on the same input (Captum): how much each token pushed
@@ -77,21 +78,10 @@ def explain_tab(store: ModelStore) -> tuple[gr.Radio, gr.Textbox, gr.Textbox]:
     )
     with gr.Row():
         task = gr.Radio(list(registry.TASKS), value="sentiment", label="Task", elem_id="explain-task")
-        method = gr.Radio(
-            [("integrated gradients", "ig"), ("gradient x input (fast)", "gxi")],
-            value="ig",
-            label="Method",
-            elem_id="explain-method",
-        )
-        steps = gr.Slider(
-            1,
-            core.MAX_STEPS,
-            value=core.DEFAULT_STEPS,
-            step=1,
-            label="Integration steps",
-            elem_id="explain-steps",
-            elem_classes=PRESENTER_HIDE,
-        )
+        made = controls(core.ExplainSettings, ["method"], "explain", choices={"method": METHOD_CHOICES})
+        with gr.Column(elem_classes=PRESENTER_HIDE):
+            made.update(controls(core.ExplainSettings, ["steps"], "explain"))
+    method, steps = made["method"], made["steps"]
     with gr.Row(equal_height=True):
         with gr.Column(scale=5):
             text = gr.Textbox(label="Text", value=resources.examples()["sentiment"][0], lines=2, elem_id="explain-text")

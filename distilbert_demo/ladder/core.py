@@ -24,6 +24,7 @@ from ..inputs import InputError
 from ..labelled import CHANCE, LabelledSet, load_labelled_file
 from ..loading import LoadedModel, Pair
 from ..measure import MIB, LatencyStats, wilson_interval
+from ..settings import setting
 from ..sized_inputs import batch_inputs, ids_of_length
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,38 @@ TASKS = ("sentiment", "fill-mask")  # accuracy needs labels: the labelled set, o
 DEFAULT_SEQ_LEN = 128
 DEFAULT_BUDGET_S = 10.0  # seconds of timing for all variants together
 MAX_BUDGET_S = 120.0
+
+
+@dataclass
+class LadderSettings:
+    """The ladder's settings: the CLI's flags, the page's controls and the API's defaults come from these
+    fields (settings.py); check_settings bounds what can run."""
+
+    task: str = setting(
+        "sentiment",
+        "the model pair: sentiment is scored on the labelled set, fill-mask on the masked word itself",
+        label="Model pair",
+        choices=TASKS,
+    )
+    seq_len: int = setting(
+        DEFAULT_SEQ_LEN,
+        "tokens of the timed input (8-512)",
+        label="Tokens of the timed input",
+        minimum=8,
+        maximum=512,
+        step=8,
+    )
+    budget_s: float = setting(
+        DEFAULT_BUDGET_S,
+        f"seconds of timing, all variants together (at most {MAX_BUDGET_S:g})",
+        label="Seconds of timing (all variants together)",
+        minimum=1,
+        maximum=MAX_BUDGET_S,
+        step=1,
+        flag="--seconds",
+    )
+
+
 KEEP = 0.97  # "the fastest model that keeps 97%": the line the chart draws and the verdict uses
 BATCH = 16  # examples per forward pass when scoring
 

@@ -8,7 +8,7 @@ import gradio as gr
 from .. import variants
 from ..loading import ModelStore
 from ..storage import STORAGE, onnx_cache
-from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, guarded, session_of, validator
+from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, controls, guarded, session_of, validator
 from . import core, figures, views
 
 INPUTS = ["task", "seq_len", "chosen", "budget_s"]
@@ -17,10 +17,10 @@ INPUTS = ["task", "seq_len", "chosen", "budget_s"]
 def ladder_handler(store: ModelStore):
     @guarded("climbing the ladder")
     def ladder(
-        task: str = "sentiment",
-        seq_len: float = core.DEFAULT_SEQ_LEN,
+        task: str = core.LadderSettings.task,
+        seq_len: float = core.LadderSettings.seq_len,
         chosen: list[str] | None = None,
-        budget_s: float = core.DEFAULT_BUDGET_S,
+        budget_s: float = core.LadderSettings.budget_s,
         request: gr.Request = None,
         progress=gr.Progress(),  # noqa: B008 - how Gradio injects its progress tracker
     ):
@@ -76,19 +76,10 @@ def ladder_tab(store: ModelStore) -> None:
         elem_classes=PRESENTER_HIDE,
     )
     with gr.Row():
-        task = gr.Radio(list(core.TASKS), value="sentiment", label="Model pair", elem_id="ladder-task")
-        seq_len = gr.Slider(
-            8, 512, value=core.DEFAULT_SEQ_LEN, step=8, label="Tokens of the timed input", elem_id="ladder-seq-len"
-        )
-        budget = gr.Slider(
-            1,
-            core.MAX_BUDGET_S,
-            value=core.DEFAULT_BUDGET_S,
-            step=1,
-            elem_id="ladder-budget",
-            label="Seconds of timing (all variants together)",
-            elem_classes=PRESENTER_HIDE,
-        )
+        made = controls(core.LadderSettings, ["task", "seq_len"], "ladder")
+        with gr.Column(elem_classes=PRESENTER_HIDE):
+            made.update(controls(core.LadderSettings, ["budget_s"], "ladder"))
+    task, seq_len, budget = made["task"], made["seq_len"], made["budget_s"]
     chosen = gr.CheckboxGroup(list(variants.VARIANTS), value=runnable, label="Variants", elem_id="ladder-variants")
     run = gr.Button("Climb the ladder", variant="primary", elem_id="ladder-run")
     verdict = gr.Markdown(label="Verdict", elem_id="ladder-verdict", elem_classes="verdict")
