@@ -46,6 +46,18 @@ CONFIG_FIELDS = [
 STATUS_EVERY_S = 1.0  # the status line and the progress bar
 CHARTS_EVERY_S = 2.0  # the loss and agreement charts
 PRESET_FIELDS = ["alpha_ce", "alpha_mlm", "alpha_cos", "init"]  # what the ablation presets set
+# A run's first update, sent at once: what is happening, and the previous result cleared (its student's
+# handle stays, and so does the choice made with "Use this student").
+STARTING = (
+    "**Starting:** building the student from the teacher's layers…",
+    None,
+    None,
+    "",
+    None,
+    gr.skip(),
+    gr.update(visible=False),
+)
+RACE_STARTING = ("**Starting the race:** building the first student…", None, None, "")
 
 
 def preset_reference(preset: str) -> str:
@@ -202,6 +214,7 @@ def distill_handlers(store: ModelStore):
         folder = STORAGE.student_folder(session)  # made here, written by the run, kept here
         kept = False
         try:
+            yield STARTING  # at once (the student is built first; on ZeroGPU a GPU is attached first)
             with contextlib.closing(train(pasted, upload, layers_text, config, stop, str(folder), progress)) as run:
                 for update, finished in run:
                     if finished:  # the page keeps a handle; the student stays in STORAGE (capped, expiring)
@@ -309,6 +322,7 @@ def race_handler(store: ModelStore):
         config = settings_from(DistillConfig, settings)
         session, stop = ACTIVE_RUNS.start(request)
         try:
+            yield RACE_STARTING
             with contextlib.closing(run_race(pasted, upload, layers_text, config, stop, progress)) as updates:
                 yield from updates
         finally:

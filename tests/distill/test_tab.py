@@ -60,9 +60,16 @@ def quarter_seconds():
 
 
 def test_redraws_are_throttled_on_a_fast_machine(handlers):
-    updates = run_start(handlers, steps=40)  # tiny models: many steps a second
+    start, *updates = run_start(handlers, steps=40)  # tiny models: many steps a second
     assert updates[-1][0].startswith("**Done:**") and len(updates) < 40 + 1
     assert "Step 1 / 40" in updates[0][0]  # the first step is always shown
+
+
+def test_a_run_says_at_once_what_it_does_and_clears_the_previous_result(handlers):
+    start, *_ = run_start(handlers, steps=2)
+    status, losses, agreement, summary, archive, finished, use_button = start
+    assert status.startswith("**Starting:**") and (losses, agreement, summary, archive) == (None, None, "", None)
+    assert use_button["visible"] is False and finished == gr.skip()  # the last student's handle stays
 
 
 def test_the_charts_are_redrawn_less_often_than_the_status(handlers, monkeypatch):
@@ -70,7 +77,7 @@ def test_the_charts_are_redrawn_less_often_than_the_status(handlers, monkeypatch
     every second, the charts every two, an evaluation waits for the next chart, and nothing is lost at the end."""
     assert (ui_distill.STATUS_EVERY_S, ui_distill.CHARTS_EVERY_S) == (1.0, 2.0)
     monkeypatch.setattr(ui_distill, "Pace", functools.partial(ui_distill.Pace, clock=quarter_seconds()))
-    *live, done = run_start(handlers, steps=40)  # eval_every: 10 (its default)
+    _, *live, done = run_start(handlers, steps=40)  # eval_every: 10 (its default)
     steps = [int(re.search(r"Step (\d+) / 40", status).group(1)) for status, *_ in live]
     assert steps == [1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 40]
     charted = [step for step, (_, losses, *_) in zip(steps, live) if isinstance(losses, go.Figure)]
@@ -81,8 +88,8 @@ def test_the_charts_are_redrawn_less_often_than_the_status(handlers, monkeypatch
 
 
 def test_a_short_run_streams_curves_then_a_student(handlers, tiny_store, every_step):
-    updates = run_start(handlers)
-    assert len(updates) == 12 + 1  # one per step, then the finished run
+    _, *updates = run_start(handlers)
+    assert len(updates) == 12 + 1  # after the first line: one per step, then the finished run
     status, losses, agreement, summary, archive, finished, use_button = updates[-1]
     # the verdict line repeats the summary's figures: steps, agreement before and after, speed-up
     assert status.startswith("**Done:** 12 steps in ") and "untrained" not in status  # tiny local teacher
@@ -162,7 +169,8 @@ def test_stop_ends_the_run_within_a_step(handlers, every_step):
         session_hash = "visitor-1"
 
     gen = start(**{**SETTINGS, "steps": 500}, request=Request(), progress=gr.Progress())
-    for _ in range(3):
+    assert next(gen)[0].startswith("**Starting:**")
+    for _ in range(3):  # steps 1, 2, 3
         next(gen)
     assert stop(Request()) == "Stopping after the current step…"
     rest = list(gen)
@@ -192,4 +200,5 @@ def test_the_race_from_the_page(tiny_store, every_step):
         "initialised from the teacher's layers": 3,
         "random init": 3,
     }
-    assert len(updates) == 2 * 3 + 1  # one update per step of each student, then the result
+    assert updates[0] == ("**Starting the race:** building the first student…", None, None, "")  # at once
+    assert len(updates) == 1 + 2 * 3 + 1  # the first line, one update per step of each student, the result
