@@ -1,10 +1,10 @@
 """BERT vs DistilBERT, side by side: predictions, latency, memory, attention, live distillation.
 
-A flat shared base (registry, loading, twins, inputs, predict, qa, measure, prefetch, palette,
-markup, settings, resources, tabs, gpu, storage, students, kept) and one folder per feature
-(compare/, attention/, explain/, distill/, evaluate/, bench/, ladder/), each with its core (no
-Gradio), figures (no models) and tab (layout and wiring only). `ui` composes the page, `cli` the
-command line; both call the same cores.
+A flat shared base (registry, loading, twins, inputs, predict, qa, measure, sized_inputs, variants,
+layer_map, labelled, reference, prefetch, doctor, palette, markup, settings, resources, links, tabs,
+gpu, storage, students, kept) and one folder per feature (compare/, attention/, explain/, distill/,
+evaluate/, bench/, ladder/), each with its core (no Gradio), figures (no models) and tab (layout and
+wiring only). `ui` composes the page, `cli` the command line; both call the same cores.
 """
 
 import os
