@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 from plotly.subplots import make_subplots
 
-from ..palette import COLORS, SCALES, TEMPLATE, TITLES, hex_to_rgb
+from ..palette import COLORS, SCALES, TITLES, frame_figure, hex_to_rgb
 
 if TYPE_CHECKING:  # types only: figures never import the code that runs models
     from .core import AttentionMaps
@@ -65,11 +65,8 @@ def head_heatmap(maps: AttentionMaps, layer: int, head: int, side: str, threshol
     tick = {"tickmode": "array", "tickvals": positions, "ticktext": labels, "tickfont": {"size": 10}}
     fig.update_xaxes(**tick, side="top", tickangle=-60, title="attends to")
     fig.update_yaxes(**tick, autorange="reversed", title="token")
-    fig.update_layout(
-        title=f"{TITLES[side]} layer {layer} head {head}",
-        height=max(380, 120 + 14 * len(labels)),
-        margin={"l": 10, "r": 10, "t": 110, "b": 10},
-        template=TEMPLATE,
+    frame_figure(
+        fig, title=f"{TITLES[side]} layer {layer} head {head}", height=max(380, 120 + 14 * len(labels)), top=110
     )
     return fig
 
@@ -180,7 +177,7 @@ def summaries_figure(frame: pd.DataFrame, layer_map: list[int]) -> go.Figure:
                 col=col + 1,
             )
         fig.update_xaxes(title_text="BERT layer", row=row + 1, col=col + 1, dtick=2)
-    fig.update_layout(height=560, margin={"l": 10, "r": 10, "t": 60, "b": 10}, template=TEMPLATE)
+    frame_figure(fig, height=560, top=60)
     return fig
 
 
@@ -221,10 +218,10 @@ def divergence_figure(divergence: np.ndarray, layer_map: list[int]) -> go.Figure
         ticktext=[f"D{layer}" for layer in range(ls)],
         autorange="reversed",
     )
-    fig.update_layout(
+    frame_figure(
+        fig,
         title="Head-to-head Jensen-Shannon divergence (red: the BERT layer each DistilBERT layer came from)",
         height=520,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        template=TEMPLATE,
+        top=60,
     )
     return fig

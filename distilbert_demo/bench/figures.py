@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ..palette import COLORS, TEMPLATE, TITLES
+from ..palette import COLORS, TITLES, frame_figure
 from .core import LAYER_BOUND, PAPER_CPU_SPEEDUP, BenchRow, speedups
 
-_LAYOUT = {"height": 360, "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "template": TEMPLATE}
+_FRAME = {"height": 360, "top": 50}  # every chart of the sweep
 
 
 def _style(model: str) -> tuple[str, dict]:
@@ -46,7 +46,7 @@ def latency_figure(rows: list[BenchRow], batch_size: int) -> go.Figure:
         )
     fig.update_xaxes(title="tokens", type="log", dtick=0.30103)  # ticks at powers of 2
     fig.update_yaxes(title="ms (median, whiskers p10-p90)", type="log")
-    fig.update_layout(title=f"Latency vs length, batch {batch_size}", **_LAYOUT)
+    frame_figure(fig, title=f"Latency vs length, batch {batch_size}", **_FRAME)
     return fig
 
 
@@ -90,7 +90,7 @@ def speedup_figure(rows: list[BenchRow], bound: float = LAYER_BOUND) -> go.Figur
     top = max([bound, *(r["ci95"][1] for r in table), *(r["speedup"] for r in table)])
     fig.update_xaxes(title="tokens", type="log", dtick=0.30103)
     fig.update_yaxes(title="BERT / DistilBERT median", range=[0, 1.15 * top])
-    fig.update_layout(title="DistilBERT speed-up vs length", **_LAYOUT)
+    frame_figure(fig, title="DistilBERT speed-up vs length", **_FRAME)
     return fig
 
 
@@ -114,7 +114,7 @@ def memory_figure(rows: list[BenchRow], batch_size: int) -> go.Figure:
     _model_lines(fig, _series(rows, batch_size), "seq_len", "peak_memory_mb")
     fig.update_xaxes(title="tokens", type="log", dtick=0.30103)
     fig.update_yaxes(title="MiB on top of the weights")
-    fig.update_layout(title=f"Peak extra memory of one forward pass, batch {batch_size}", **_LAYOUT)
+    frame_figure(fig, title=f"Peak extra memory of one forward pass, batch {batch_size}", **_FRAME)
     return fig
 
 
@@ -138,10 +138,10 @@ def throughput_figure(rows: list[BenchRow], seq_len: int) -> go.Figure:
         )
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
-        fig.update_layout(title=f"Throughput vs batch size, {seq_len} tokens", **_LAYOUT)
+        frame_figure(fig, title=f"Throughput vs batch size, {seq_len} tokens", **_FRAME)
         return fig
     _model_lines(fig, by_model, "batch_size", "sequences_per_s")
     fig.update_xaxes(title="batch size", type="log", dtick=0.30103)
     fig.update_yaxes(title="sequences per second")
-    fig.update_layout(title=f"Throughput vs batch size, {seq_len} tokens", **_LAYOUT)
+    frame_figure(fig, title=f"Throughput vs batch size, {seq_len} tokens", **_FRAME)
     return fig

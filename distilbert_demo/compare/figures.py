@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..markup import percent
-from ..palette import COLORS, TEMPLATE, TITLES
+from ..palette import COLORS, TITLES, frame_figure
 
 if TYPE_CHECKING:  # types only: figures never import the code that runs models
     from ..predict import TaskOutput
@@ -62,11 +62,7 @@ def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
         fig.update_xaxes(range=[0, min(1.0, 1.2 * max(scores, default=1.0))], tickformat=".3~%", row=row, col=1)
         # Identical tokens at different masks must stay separate categories per panel.
         fig.update_yaxes(type="category", row=row, col=1)
-    fig.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 30},
-        template=TEMPLATE,
-    )
+    frame_figure(fig, height=height, top=40, bottom=30)
     return fig
 
 
@@ -89,11 +85,12 @@ def latency_figure(medians: dict[str, float], p90s: dict[str, float], measured_o
             hovertemplate="%{x}: median %{y:.2f} ms<extra></extra>",
         )
     )
-    fig.update_layout(
+    frame_figure(
+        fig,
         title="Latency (median, whisker to p90)" + (f" on {_label(measured_on)}" if measured_on else ""),
         yaxis_title="ms",
         height=300,
-        margin={"l": 10, "r": 10, "t": 50, "b": 30},
-        template=TEMPLATE,
+        top=50,
+        bottom=30,
     )
     return fig

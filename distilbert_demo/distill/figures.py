@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..palette import COLORS, FOURTH, TEMPLATE, THIRD
+from ..palette import COLORS, FOURTH, THIRD, frame_figure
 
 LOSS_TERMS = {
     "loss": ("total", FOURTH),
@@ -33,7 +33,7 @@ def loss_figure(history: list[dict], steps: int) -> go.Figure:
             col=i % 2 + 1,
         )
         fig.update_xaxes(range=[0, max(steps, 1)], row=i // 2 + 1, col=i % 2 + 1)
-    fig.update_layout(height=420, showlegend=False, margin={"l": 10, "r": 10, "t": 40, "b": 10}, template=TEMPLATE)
+    frame_figure(fig, height=420, showlegend=False, top=40)
     return fig
 
 
@@ -64,49 +64,24 @@ def race_loss_figure(histories: dict[str, list[dict]], steps: int) -> go.Figure:
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, line={"color": color}, marker={"size": 3}))
     fig.update_xaxes(title_text="step", range=[0, max(steps, 1)])
     fig.update_yaxes(title_text="training loss (total)")
-    fig.update_layout(
-        title="The myth race: training loss",
-        height=380,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        template=TEMPLATE,
-        legend={"orientation": "h", "y": -0.25},
-    )
+    frame_figure(fig, title="The myth race: training loss", height=380, legend={"orientation": "h", "y": -0.25}, top=50)
     return fig
 
 
 def _agreement_chart(lanes: dict[str, tuple[list[dict], str | None]], steps: int, title: str) -> go.Figure:
     """Top-1 agreement (solid, left axis) and KL (dotted, right axis) per lane: name -> (points, colour)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
+    series = (("top1", "top-1 agreement", {}, False), ("kl", "KL(teacher || student)", {"dash": "dot"}, True))
     for name, (points, color) in lanes.items():
         x = [e["step"] for e in points]
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=[e["top1"] for e in points],
-                mode="lines+markers",
-                name=f"{name}top-1 agreement",
-                line={"color": color},
-            ),
-            secondary_y=False,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=[e["kl"] for e in points],
-                mode="lines+markers",
-                name=f"{name}KL(teacher || student)",
-                line={"color": color, "dash": "dot"},
-            ),
-            secondary_y=True,
-        )
+        for key, what, style, right in series:  # right: on the secondary axis
+            y = [e[key] for e in points]
+            line = {"color": color, **style}
+            fig.add_trace(
+                go.Scatter(x=x, y=y, mode="lines+markers", name=f"{name}{what}", line=line), secondary_y=right
+            )
     fig.update_yaxes(title_text="top-1 agreement", tickformat=".0%", range=[0, 1], secondary_y=False)
     fig.update_yaxes(title_text="KL (nats)", rangemode="tozero", secondary_y=True)
     fig.update_xaxes(title_text="step", range=[0, max(steps, 1)])
-    fig.update_layout(
-        title=title,
-        height=380,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        template=TEMPLATE,
-        legend={"orientation": "h", "y": -0.25},
-    )
+    frame_figure(fig, title=title, height=380, legend={"orientation": "h", "y": -0.25}, top=50)
     return fig

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..explain import figures as explain_figures
-from ..palette import SCALES, TEMPLATE, TITLES
+from ..palette import SCALES, TITLES, frame_figure
 
 if TYPE_CHECKING:
     from ..explain.core import Explanation
@@ -36,12 +36,7 @@ def confusion_figure(matrix: list[list[int]], labels: list[str], side: str, accu
         )
     )
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(
-        title=f"{TITLES[side]}: accuracy {accuracy:.1%}",
-        height=320,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        template=TEMPLATE,
-    )
+    frame_figure(fig, title=f"{TITLES[side]}: accuracy {accuracy:.1%}", height=320, top=50)
     return fig
 
 
@@ -67,11 +62,11 @@ def aligned_attention_figure(sides: dict[str, tuple[list[str], np.ndarray, int]]
             col=col,
         )
         fig.update_yaxes(autorange="reversed", row=1, col=col)
-    fig.update_layout(
+    frame_figure(
+        fig,
         title="Attention of the aligned layers: where each token looks (rows attend to columns)",
         height=460,
-        margin={"l": 10, "r": 10, "t": 80, "b": 10},
-        template=TEMPLATE,
+        top=80,
     )
     return fig
 

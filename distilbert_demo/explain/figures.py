@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..markup import percent
-from ..palette import TEMPLATE, TITLES
+from ..palette import TITLES, frame_figure
 
 if TYPE_CHECKING:  # types only: figures never import the code that runs models
     from .core import Saliency
@@ -56,7 +56,5 @@ def saliency_figure(rows: list[Saliency], title: str = "Which tokens pushed each
         )
         fig.update_xaxes(showticklabels=False, row=index, col=1)
         fig.update_yaxes(showticklabels=False, row=index, col=1)
-    fig.update_layout(
-        title=title, height=110 + 120 * len(rows), margin={"l": 10, "r": 10, "t": 80, "b": 10}, template=TEMPLATE
-    )
+    frame_figure(fig, title=title, height=110 + 120 * len(rows), top=80)
     return fig

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
-from ..palette import COLORS, TEMPLATE, TITLES
+from ..palette import COLORS, TITLES, frame_figure
 
 if TYPE_CHECKING:  # types only: figures never import the code that runs models
     from .core import Ladder
@@ -71,11 +71,11 @@ def pareto_figure(ladder: Ladder, keep: float) -> go.Figure:
         ticktext=[str(t) for t in ticks],
     )
     fig.update_yaxes(title_text="accuracy kept" if reference else "accuracy", tickformat=".0%")
-    fig.update_layout(
+    frame_figure(
+        fig,
         title="The compression ladder: faster to the left, more of BERT fp32's accuracy up, area = size on disk",
         height=460,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        template=TEMPLATE,
         legend={"orientation": "h", "y": -0.2},
+        top=60,
     )
     return fig
