@@ -25,6 +25,7 @@ from . import loading, measure, registry, settings, variants
 from .bench.core import BenchSettings
 from .compare import core as compare
 from .distill.recipe import DistillConfig
+from .evaluate.core import EvaluateSettings
 from .explain.core import ExplainSettings
 from .inputs import InputError
 from .labelled import load_labelled_file
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("evaluate", help="accuracy of both sentiment models on a labelled set")
     ev.add_argument("--data", metavar="FILE", help="CSV with columns text,label (default: the shipped set)")
     _add_pair_flags(ev)
-    ev.add_argument("--batch-size", type=int, default=32)
+    settings.add_flags(ev, EvaluateSettings)
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
 
     exp = commands.add_parser("explain", help="token saliency of both models' predictions on one text (Captum)")

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import measure
+from .. import measure, settings
 from ..attention import core as attention
 from ..explain import core as explain
 from ..inputs import InputError
@@ -28,6 +28,7 @@ from ..labelled import CHANCE, LABELS, LabelledSet
 from ..layer_map import default_layer_map
 from ..loading import LoadedModel, Pair
 from ..measure import wilson_interval
+from ..settings import setting
 
 
 @dataclass
@@ -256,10 +257,18 @@ def _batches(loaded: LoadedModel, texts: list[str], order: list[int], batch_size
         yield chunk, {k: v.to(loaded.device) for k, v in encoded.items()}
 
 
+@dataclass
+class EvaluateSettings:
+    """The evaluation's settings (the CLI's flags come from these fields, settings.py; the page uses the
+    defaults)."""
+
+    batch_size: int = setting(32, "texts per forward pass (1-256)", minimum=1, maximum=256)
+
+
 def evaluate(
     pair: Pair,
     data: LabelledSet,
-    batch_size: int = 32,
+    batch_size: int = EvaluateSettings.batch_size,
     progress: Callable[[int, int], None] | None = None,
 ) -> Evaluation:
     """Label every text with both models; batches of similar length, timed interleaved.
@@ -268,8 +277,9 @@ def evaluate(
     """
     if pair.task != "sentiment":
         raise InputError("evaluation needs the sentiment pair")
-    if not 1 <= batch_size <= 256:
-        raise InputError("batch size must be between 1 and 256.")
+    bounds = settings.fields(EvaluateSettings)["batch_size"][0].metadata
+    if not bounds["minimum"] <= batch_size <= bounds["maximum"]:
+        raise InputError(f"batch size must be between {bounds['minimum']} and {bounds['maximum']}.")
     for model in (pair.bert, pair.distilbert):
         if sorted(model.labels) != sorted(LABELS):
             raise InputError(f"{model.name} does not label negative/positive (its labels: {', '.join(model.labels)}).")
