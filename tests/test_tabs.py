@@ -25,13 +25,13 @@ class BrokenStore:
 
 
 def first_output(store, tab: str):
-    """Call a tab's main handler (a generator's first update); returns the gr.Error's message."""
+    """Call a tab's main handler (a generator until it fails); returns the gr.Error's message."""
     progress = gr.Progress()
     calls = {
         "compare": lambda: compare_handler(store)("fill-mask", "The [MASK] sat.", 3, 1),
         "attention": lambda: attention_handlers(store)[0]("fill-mask", "The cat sat.", ""),
         "evaluate": lambda: evaluate_handler(store)(None, progress=progress),
-        "distill": lambda: next(
+        "distill": lambda: list(  # its first update is the starting line, sent before any model work
             distill_handlers(store)[0](
                 "",
                 None,
