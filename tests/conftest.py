@@ -97,6 +97,15 @@ def tiny_models(tmp_path_factory) -> dict[str, str]:
     return {name: save_tiny(root / name, model, tok) for name, (model, tok) in models.items()}
 
 
+def tiny_flags(tiny_models: dict[str, str]) -> list[str]:
+    """app.py's flags that serve every task on the tiny checkpoints (for a server in a subprocess)."""
+    return [
+        f"--{task}-{side}={tiny_models[f'{task}-{side}']}"
+        for task in ("fill-mask", "sentiment", "qa")
+        for side in ("bert", "distilbert")
+    ]
+
+
 @pytest.fixture(scope="session")
 def tiny_store(tiny_models):
     from distilbert_demo.loading import ModelStore

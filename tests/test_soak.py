@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 from gradio_client import Client
 
+from .conftest import tiny_flags
 from .test_cli import ROOT
 
 TTL_S, CAP, SESSIONS = 6, 3, 20
@@ -35,11 +36,7 @@ def start_server(tiny_models, data_dir: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    flags = [
-        f"--{task}-{side}={tiny_models[f'{task}-{side}']}"
-        for task in ("fill-mask", "sentiment", "qa")
-        for side in ("bert", "distilbert")
-    ]
+    flags = tiny_flags(tiny_models)
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",

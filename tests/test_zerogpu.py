@@ -26,7 +26,7 @@ from distilbert_demo import gpu
 from distilbert_demo.distill import tab as distill_tab
 from distilbert_demo.distill.recipe import DistillConfig
 
-from .conftest import SCREENSHOTS
+from .conftest import SCREENSHOTS, tiny_flags
 from .test_cli import ROOT
 
 TTL_S = 20  # short, so that the sweep can be watched; every flow below fits well inside it
@@ -62,11 +62,7 @@ def zero_app(request, tiny_models, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"zerogpu-{mode}")
     data_dir, log = folder / "app-data", folder / "zerogpu.log"
     port = _free_port()
-    flags = [
-        f"--{task}-{side}={tiny_models[f'{task}-{side}']}"
-        for task in ("fill-mask", "sentiment", "qa")
-        for side in ("bert", "distilbert")
-    ]
+    flags = tiny_flags(tiny_models)
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
