@@ -1,7 +1,7 @@
 """BERT vs DistilBERT, side by side: predictions, latency, memory, attention, live distillation.
 
 A flat shared base (registry, loading, twins, inputs, predict, qa, measure, sized_inputs, variants,
-layer_map, labelled, reference, prefetch, doctor, palette, markup, settings, resources, links, tabs,
+int8, layer_map, labelled, reference, prefetch, doctor, palette, markup, settings, resources, links, tabs,
 gpu, storage, students, kept) and one folder per feature (compare/, attention/, explain/, distill/,
 evaluate/, bench/, ladder/), each with its core (no Gradio), figures (no models) and tab (layout and
 wiring only). `ui` composes the page, `cli` the command line; both call the same cores.
@@ -13,7 +13,10 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 # On a ZeroGPU Space `spaces` patches torch, so it must come first (see gpu.py).
-from . import gpu  # noqa: E402, F401
+# torchao next, before transformers imports it, so that what it logs while loading is kept (int8.py).
+from . import gpu, int8  # noqa: E402, F401, I001
+
+int8.import_torchao()
 from .storage import default_root  # noqa: E402
 
 # Gradio's cache (the copies of files handed to the page) lives in the app's own folder, so it

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 
-from . import inputs, loading, measure, predict, qa, reference, registry
+from . import inputs, int8, loading, measure, predict, qa, reference, registry
 
 PIPELINE_TOLERANCE = 1e-5  # the app's scores against the reference, same model, same text
 PUBLISHED_TOLERANCE = 2e-3  # against the model cards, which print four decimals
@@ -77,6 +77,14 @@ def environment() -> Check:
     versions = ", ".join(f"{name} {version(name)}" for name in ("torch", "transformers", "gradio"))
     detail = f"Python {platform.python_version()}, {versions}; {measure.device_label(loading.pick_device())}"
     return Check("environment", "info", detail)
+
+
+def int8_libraries() -> Check:
+    """torchao's version and what it logged while loading (int8.py keeps it off the CLI's error lines)."""
+    if not int8.installed():
+        return Check("int8", "info", "torchao not installed: the int8 rungs are refused")
+    said = "; ".join(int8.LOAD_MESSAGES) or "nothing"
+    return Check("int8", "info", f"torchao {version('torchao')}; logged while loading: {said}")
 
 
 def hub() -> Check:
@@ -190,7 +198,7 @@ def default_models(progress: Callable[[str], None] | None = None) -> Iterable[lo
 
 def run(models: Iterable[loading.LoadedModel | Check] | None = None, progress=None) -> Report:
     """The whole report; `models` defaults to loading every default checkpoint (no twins)."""
-    report = Report([environment(), hub()])
+    report = Report([environment(), int8_libraries(), hub()])
     for item in default_models(progress) if models is None else models:
         report.checks += [item] if isinstance(item, Check) else model_checks(item)
     return report

@@ -3,7 +3,8 @@
     fp32            the loaded model (the reference every other variant is checked against)
     bf16            bf16 weights (`model.to(torch.bfloat16)`); fast only with bf16 matrix units
     bf16-compiled   the bf16 model through torch.compile with freezing (compiled once, timed after)
-    int8            dynamic int8 quantisation of the Linear layers (INT8_PATH says which library)
+    int8            int8 Linear layers through torchao, eager (int8.py)
+    int8-compiled   torchao's static int8 (PT2E, x86 quantizer, calibrated) through torch.compile (int8.py)
     onnx-fp32       the model exported with torch.onnx.export (dynamo), run by ONNX Runtime
     onnx-int8       that export, dynamically quantised by ONNX Runtime's quantiser
 
@@ -30,24 +31,17 @@ from pathlib import Path
 
 import torch
 
-from . import gpu
+from . import gpu, int8, resources
 from .inputs import InputError
 from .loading import LoadedModel
 
 log = logging.getLogger(__name__)
 
-VARIANTS = ("fp32", "bf16", "bf16-compiled", "int8", "onnx-fp32", "onnx-int8")
+VARIANTS = ("fp32", "bf16", "bf16-compiled", "int8", "int8-compiled", "onnx-fp32", "onnx-int8")
 EXACT = ("fp32", "onnx-fp32")  # meant to give fp32's logits (within EXACT_TOLERANCE); the rest are lossy
 EXACT_TOLERANCE = 1e-4
 ONNX = ("onnx-fp32", "onnx-int8")
 CPU = torch.device("cpu")
-
-# Which int8 path `int8` uses. Chosen by measurement (python -m benchmarks.int8_paths; README,
-# "The compression ladder"): swapping is this one line. "torch.ao" is PyTorch's eager dynamic
-# quantisation, deprecated in favour of torchao; "torchao" is torchao's
-# Int8DynamicActivationInt8WeightConfig.
-INT8_PATH = "torch.ao"
-INT8_DEPRECATED = {"torch.ao": "torch.ao.quantization.quantize_dynamic is deprecated (torchao replaces it)"}
 
 
 class VariantUnavailable(InputError):
@@ -88,14 +82,7 @@ def _why_not_compiled() -> str:
         return "ZeroGPU does not allow torch.compile"
     if not (shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
         return "torch.compile needs a C++ compiler on the CPU and none was found"
-    return _bf16_runs()[1]
-
-
-def _why_not_int8() -> str:
-    if INT8_PATH == "torchao":
-        return "" if _has_module("torchao") else "torchao is not installed (pip install torchao)"
-    engines = set(torch.backends.quantized.supported_engines)
-    return "" if {"x86", "fbgemm"} & engines else "this PyTorch build has no x86 quantised kernels"
+    return ""
 
 
 def _why_not_onnx() -> str:
@@ -106,8 +93,9 @@ def _why_not_onnx() -> str:
 _WHY_NOT = {
     "fp32": lambda: "",
     "bf16": lambda: _bf16_runs()[1],
-    "bf16-compiled": _why_not_compiled,
-    "int8": _why_not_int8,
+    "bf16-compiled": lambda: _why_not_compiled() or _bf16_runs()[1],
+    "int8": int8.why_not_eager,
+    "int8-compiled": lambda: int8.why_not_compiled() or _why_not_compiled(),
     "onnx-fp32": _why_not_onnx,
     "onnx-int8": _why_not_onnx,
 }
@@ -163,19 +151,6 @@ def _torch_forward(module: torch.nn.Module) -> Callable[[dict[str, torch.Tensor]
     return forward
 
 
-def int8_module(model: torch.nn.Module) -> torch.nn.Module:
-    """A dynamically int8-quantised copy of `model` (its Linear layers), by INT8_PATH."""
-    copied = copy.deepcopy(model).to(CPU).eval()
-    if INT8_PATH == "torchao":
-        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
-
-        quantize_(copied, Int8DynamicActivationInt8WeightConfig())
-        return copied
-    # Deprecated in the pinned torch, and still the fastest int8 path measured here (INT8_DEPRECATED
-    # says so on the page); its DeprecationWarning is left to show.
-    return torch.ao.quantization.quantize_dynamic(copied, {torch.nn.Linear}, dtype=torch.qint8)
-
-
 def cache_folder(loaded: LoadedModel, cache: Path) -> Path:
     """Where a checkpoint's ONNX files are kept (one folder per task, side and checkpoint)."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{loaded.task}-{loaded.side}-{loaded.name}").strip("_")[:120]
@@ -203,21 +178,27 @@ def _example_inputs(loaded: LoadedModel) -> dict[str, torch.Tensor]:
     return {k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
 
 
+def _exportable(loaded: LoadedModel) -> tuple[torch.nn.Module, dict[str, torch.Tensor], dict]:
+    """An fp32 copy in eval mode (dropout left on mismatches by ~2 logits) that takes named tensors and
+    returns logits, an example, and batch and sequence length dynamic: what torch.export is given,
+    for ONNX and for torchao's PT2E flow alike."""
+    model = _Logits(copy.deepcopy(loaded.model).to(CPU).float().eval()).eval()
+    example = _example_inputs(loaded)
+    batch, seq = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("seq", min=2, max=512)
+    return model, example, {name: {0: batch, 1: seq} for name in example}
+
+
 def export_onnx(loaded: LoadedModel, folder: Path) -> Path:
-    """Export the model (in eval mode: dropout left on mismatches by ~2 logits) with the dynamo
-    exporter, inputs by name, batch and sequence length dynamic; cached per checkpoint in `folder`."""
+    """Export the model with the dynamo exporter, inputs by name; cached per checkpoint in `folder`."""
     path = folder / "model.onnx"
     if path.is_file():
         return path
     folder.mkdir(parents=True, exist_ok=True)
-    model = copy.deepcopy(loaded.model).to(CPU).float().eval()
-    example = _example_inputs(loaded)
-    batch, seq = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("seq", min=2, max=512)
-    dynamic = {name: {0: batch, 1: seq} for name in example}
+    model, example, dynamic = _exportable(loaded)
     partial = folder / "partial.onnx"
     with torch.inference_mode(False), torch.no_grad():
         program = torch.onnx.export(
-            _Logits(model).eval(),
+            model,
             args=(),
             kwargs=example,
             dynamo=True,
@@ -229,6 +210,16 @@ def export_onnx(loaded: LoadedModel, folder: Path) -> Path:
         program.save(str(partial), external_data=False)
     partial.replace(path)  # a half-written file is never taken for a cached export
     return path
+
+
+def calibration_inputs(loaded: LoadedModel) -> list[dict[str, torch.Tensor]]:
+    """The task's shipped examples one by one, then as one padded batch: what sets a static int8
+    variant's activation ranges (never the labelled set it is scored on)."""
+    texts = [t for t in resources.examples()[loaded.task] if isinstance(t, str)]
+    keys = ("input_ids", "attention_mask", "token_type_ids")
+    single = [{k: v for k, v in loaded.tokenizer(t, return_tensors="pt").items() if k in keys} for t in texts]
+    padded = loaded.tokenizer(texts, padding=True, return_tensors="pt")
+    return [*single, {k: v for k, v in padded.items() if k in keys}]
 
 
 def quantize_onnx(source: Path) -> Path:
@@ -313,8 +304,7 @@ def build(loaded: LoadedModel, name: str, cache: Path, warm: dict[str, torch.Ten
             note="torch.compile (inductor, freezing, dynamic shapes)",
         )
     if name == "int8":
-        quantised = int8_module(fp32)
-        note = f"int8 through {INT8_PATH}" + (f"; {INT8_DEPRECATED[INT8_PATH]}" if INT8_PATH in INT8_DEPRECATED else "")
+        quantised = int8.eager(fp32)
         return Variant(
             name,
             checkpoint,
@@ -322,7 +312,24 @@ def build(loaded: LoadedModel, name: str, cache: Path, warm: dict[str, torch.Ten
             _state_bytes(quantised),
             time.perf_counter() - started,
             module=quantised,
-            note=note,
+            note="torchao Int8DynamicActivationInt8WeightConfig (eager)",
+        )
+    if name == "int8-compiled":
+        module, example, dynamic = _exportable(loaded)
+        graph, compiled = int8.static_compiled(module, example, dynamic, calibration_inputs(loaded))
+
+        def forward(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+            with torch.inference_mode():
+                return compiled(**inputs).float()
+
+        forward(warm if warm is not None else example)  # compiles now
+        return Variant(
+            name,
+            checkpoint,
+            forward,
+            int8.graph_bytes(graph),
+            time.perf_counter() - started,
+            note="torchao PT2E, X86InductorQuantizer (static, calibrated on the shipped examples), torch.compile",
         )
     path = export_onnx(loaded, cache_folder(loaded, cache))
     if name == "onnx-int8":

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from transformers import pipeline
 
-from .. import measure, predict, registry, variants
+from .. import int8, measure, predict, registry, variants
 from ..inputs import InputError
 from ..loading import LoadedModel, Pair
 from ..settings import setting
@@ -93,7 +93,7 @@ def precision_supported(precision: str, device: torch.device) -> tuple[bool, str
         return True, ""
     if precision == "int8":
         if device.type != "cpu":
-            return False, "int8 dynamic quantisation runs on the CPU only"
+            return False, "int8 (torchao, dynamic activations) runs on the CPU only"
         return variants.availability("int8")
     if precision == "bf16":
         if device.type == "cuda":
@@ -108,7 +108,7 @@ def with_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
         return model
     if precision == "bf16":
         return copy.deepcopy(model).to(torch.bfloat16)
-    return variants.int8_module(model)  # the ladder's int8 path (variants.INT8_PATH), one definition
+    return int8.eager(model)  # a copy: the ladder's eager int8 rung (int8.py), one definition
 
 
 def production_run(model, inputs: dict, task: str, mask_index: int) -> Callable[[], torch.Tensor]:

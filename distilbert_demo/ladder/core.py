@@ -66,7 +66,14 @@ class LadderSettings:
 
 
 KEEP = 0.97  # "the fastest model that keeps 97%": the line the chart draws and the verdict uses
+# A rung whose median |Δlogit| exceeds 1% of fp32's logit spread says so beside its speed; where
+# accuracy cannot tell the rungs apart, the verdict takes the fastest rung within it.
+FIDELITY_LIMIT = 0.01
 BATCH = 16  # examples per forward pass when scoring
+
+
+def _relative(value: float | None, spread: float | None) -> float | None:
+    return None if value is None or not spread else value / spread
 
 
 @dataclass
@@ -83,6 +90,8 @@ class LadderRow:
     total: int | None = None
     agreement_with_fp32: float | None = None
     max_abs_diff_vs_fp32: float | None = None
+    median_abs_diff_vs_fp32: float | None = None
+    logit_spread: float | None = None  # the standard deviation of this model's fp32 logits on the scored set
     build_s: float | None = None
     speedup: float | None = None  # BERT fp32's median over this row's
     retention: float | None = None  # accuracy over BERT fp32's
@@ -95,6 +104,21 @@ class LadderRow:
     @property
     def ci95(self) -> tuple[float, float] | None:
         return None if self.correct is None or not self.total else wilson_interval(self.correct, self.total)
+
+    @property
+    def error(self) -> float | None:
+        """The median |logit - fp32's logit| over fp32's logit spread: how far the variant moved the
+        model's outputs, meaningful on any weights (random ones included), unlike accuracy."""
+        return _relative(self.median_abs_diff_vs_fp32, self.logit_spread)
+
+    @property
+    def max_error(self) -> float | None:
+        return _relative(self.max_abs_diff_vs_fp32, self.logit_spread)
+
+    @property
+    def strays(self) -> bool:
+        """Its logits moved further from fp32's than FIDELITY_LIMIT allows."""
+        return self.error is not None and self.error > FIDELITY_LIMIT
 
     @property
     def label(self) -> str:
@@ -126,6 +150,11 @@ class LadderRow:
             "ci95": None if self.ci95 is None else [round(x, 6) for x in self.ci95],
             "agreement_with_fp32": rounded(self.agreement_with_fp32, 6),
             "max_abs_diff_vs_fp32": None if self.max_abs_diff_vs_fp32 is None else float(self.max_abs_diff_vs_fp32),
+            "median_abs_diff_vs_fp32": rounded(self.median_abs_diff_vs_fp32, 8),
+            "logit_spread": rounded(self.logit_spread, 6),
+            "median_error_vs_fp32": rounded(self.error, 8),
+            "max_error_vs_fp32": rounded(self.max_error, 8),
+            "beyond_fidelity_limit": self.strays,
             "speedup_vs_bert_fp32": rounded(self.speedup),
             "retention": rounded(self.retention, 6),
             "build_s": rounded(self.build_s, 3),
@@ -159,17 +188,29 @@ class Ladder:
         chance = CHANCE if self.task == "sentiment" else 0.0
         return ci is not None and ci[0] > chance
 
+    @property
+    def judged_by(self) -> str:
+        """ "accuracy" when it can tell the rungs apart (trained weights, BERT fp32 clear of chance),
+        else "fidelity": each rung's distance from its own model in fp32."""
+        return "accuracy" if self.retention_defined and not self.untrained else "fidelity"
+
     def measured(self) -> list[LadderRow]:
         return [r for r in self.rows if r.available and r.latency is not None]
 
+    def _quality(self, row: LadderRow) -> float | None:
+        """Higher is better: accuracy, or minus the fidelity error."""
+        if self.judged_by == "accuracy":
+            return row.accuracy
+        return None if row.error is None else -row.error
+
     def frontier(self) -> list[LadderRow]:
-        """The rows no other row beats on both speed and accuracy, fastest first (the Pareto front)."""
-        rows = sorted((r for r in self.measured() if r.accuracy is not None), key=lambda r: r.latency.median_ms)
-        front, best = [], -1.0
-        for row in rows:  # fastest first: a row joins when it is more accurate than every faster one
-            if row.accuracy > best:
+        """The rows no other row beats on both speed and quality (judged_by), fastest first (the Pareto front)."""
+        rows = [r for r in self.measured() if self._quality(r) is not None]
+        front, best = [], float("-inf")
+        for row in sorted(rows, key=lambda r: r.latency.median_ms):  # a row joins when it beats every faster one
+            if self._quality(row) > best:
                 front.append(row)
-                best = row.accuracy
+                best = self._quality(row)
         return front
 
     def fastest_keeping(self, share: float = KEEP) -> LadderRow | None:
@@ -180,16 +221,30 @@ class Ladder:
         keeping = [r for r in self.measured() if r.accuracy is not None and r.accuracy >= share * reference]
         return min(keeping, key=lambda r: r.latency.median_ms, default=None)
 
+    def fastest_faithful(self, limit: float = FIDELITY_LIMIT) -> LadderRow | None:
+        """The fastest row whose median logit error against its own fp32 is within `limit` of the spread."""
+        faithful = [r for r in self.measured() if r.error is not None and r.error <= limit]
+        return min(faithful, key=lambda r: r.latency.median_ms, default=None)
+
+    def best(self) -> LadderRow | None:
+        """The verdict's row, by what can judge the rungs here (judged_by)."""
+        return self.fastest_keeping() if self.judged_by == "accuracy" else self.fastest_faithful()
+
     def caveats(self) -> list[str]:
-        said = []
         if self.untrained:
-            said.append("untrained twins: the accuracies are noise, the speeds and sizes are real")
+            return [
+                "untrained twins: accuracy is noise, so each rung is judged by how far its logits moved from its "
+                "own model in fp32; speeds and sizes are real"
+            ]
         if not self.retention_defined:
-            said.append("BERT fp32 cannot be told from chance here, so retention is undefined")
-        return said
+            return [
+                "BERT fp32 cannot be told from chance here, so each rung is judged by how far its logits moved "
+                "from its own model in fp32"
+            ]
+        return []
 
     def to_dict(self) -> dict:
-        best = self.fastest_keeping()
+        keeping, faithful = self.fastest_keeping(), self.fastest_faithful()
         return {
             "task": self.task,
             "seq_len": self.seq_len,
@@ -197,8 +252,13 @@ class Ladder:
             "examples": self.examples,
             "measured_on": self.measured_on,
             "retention_defined": self.retention_defined,
+            "judged_by": self.judged_by,
+            "fidelity_limit": FIDELITY_LIMIT,
             "caveats": self.caveats(),
-            "fastest_keeping_97": None if best is None else {"model": best.model, "variant": best.variant},
+            "fastest_keeping_97": None if keeping is None else {"model": keeping.model, "variant": keeping.variant},
+            "fastest_within_fidelity_limit": None
+            if faithful is None
+            else {"model": faithful.model, "variant": faithful.variant},
             "frontier": [{"model": r.model, "variant": r.variant} for r in self.frontier()],
             "notes": self.notes,
             "rows": [r.to_dict() for r in self.rows],
@@ -282,7 +342,8 @@ def _build(row: LadderRow, model: LoadedModel, cache: Path, say) -> variants.Var
 
 
 def _score_row(row: LadderRow, variant: variants.Variant, scoring: Scoring, reference: list, say) -> None:
-    """Accuracy, and agreement and largest logit difference against fp32 (the first variant scored)."""
+    """Accuracy, and against fp32 (the first variant scored): top-1 agreement, the largest and the
+    median absolute logit difference, and fp32's logit spread that they are read against."""
     row.size_mb, row.build_s, row.note = variant.size_bytes / MIB, variant.build_s, variant.note
     say(f"{row.model} {row.variant}: scoring on {scoring.name}")
     logits = score(variant.forward, scoring)
@@ -291,7 +352,9 @@ def _score_row(row: LadderRow, variant: variants.Variant, scoring: Scoring, refe
     if not reference:
         reference += [logits, predicted]
     row.agreement_with_fp32 = float((predicted == reference[1]).float().mean())
-    row.max_abs_diff_vs_fp32 = float((logits - reference[0]).abs().max())
+    difference = (logits - reference[0]).abs()
+    row.max_abs_diff_vs_fp32, row.median_abs_diff_vs_fp32 = float(difference.max()), float(difference.median())
+    row.logit_spread = float(reference[0].std())
 
 
 def check_settings(task: str, seq_len: int, budget_s: float, chosen: list[str]) -> None:
@@ -346,11 +409,6 @@ def build_and_score(
                 _score_row(row, variant, scoring, reference, say)
                 runs[(model.side, name)] = variant
     notes = []
-    if variants.INT8_PATH in variants.INT8_DEPRECATED and "int8" in chosen:
-        notes.append(
-            f"int8: {variants.INT8_DEPRECATED[variants.INT8_PATH]}; it is kept because it was the "
-            "fastest int8 path measured (README, the compression ladder)"
-        )
     if any(r.variant in variants.ONNX and r.available for r in rows):
         notes.append("ONNX Runtime variants: attention maps stay on the PyTorch model")
     models = {m.side: m for m in pair.sides()}
@@ -373,7 +431,7 @@ def time_ladder(
         inputs[side] = {k: v.cpu() for k, v in batch_inputs(model, ids, 1).items()}
     for row in rows:
         variant = built.runs.get((row.model, row.variant))
-        if variant is not None and variant.module is not None:  # PyTorch's profiler sees PyTorch's allocator
+        if variant is not None and row.variant not in variants.ONNX:  # PyTorch's profiler sees PyTorch's allocator
             with measure.MACHINE:
                 forward = lambda v=variant, i=inputs[row.model]: v.forward(i)  # noqa: E731
                 row.peak_memory_mb = measure.peak_forward_bytes(forward) / MIB

@@ -25,10 +25,11 @@ def ladder_handler(store: ModelStore):
         progress=gr.Progress(),  # noqa: B008 - how Gradio injects its progress tracker
     ):
         """The compression ladder, on the CPU: BERT and DistilBERT in each variant (fp32, bf16,
-        bf16-compiled, int8, onnx-fp32, onnx-int8), with latency (median, p90), speed-up over BERT fp32,
-        size on disk, peak memory, and what each keeps: accuracy with a 95% interval, retention, top-1
-        agreement with the same model in fp32 and the largest logit difference. A variant this machine
-        cannot run is listed with its reason.
+        bf16-compiled, int8, int8-compiled, onnx-fp32, onnx-int8), with latency (median, p90), speed-up
+        over BERT fp32, size on disk, peak memory, and what each keeps: accuracy with a 95% interval,
+        retention, top-1 agreement with the same model in fp32, and the largest and median logit
+        differences from it (the median read against fp32's logit spread judges the rungs where
+        accuracy cannot). A variant this machine cannot run is listed with its reason.
 
         Args:
             task: "sentiment" (accuracy on the labelled set) or "fill-mask" (masked-word recovery).
@@ -55,7 +56,7 @@ def ladder_handler(store: ModelStore):
             core.onnx_bundle(store.pair(task).distilbert, onnx_cache(), bundle)
         return (
             views.verdict(result),
-            figures.pareto_figure(result, core.KEEP),
+            figures.pareto_figure(result, core.KEEP, core.FIDELITY_LIMIT),
             views.table(result),
             views.details(result),
             None if bundle is None else str(bundle),

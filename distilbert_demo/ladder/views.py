@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..markup import esc
-from .core import KEEP, Ladder
+from .core import FIDELITY_LIMIT, KEEP, Ladder, LadderRow
 
 COLUMNS = [
     "Model",
@@ -20,6 +20,7 @@ COLUMNS = [
     "95% CI",
     "Retention",
     "Agreement with fp32",
+    "Median |Δlogit| / fp32 spread",
     "Max |Δlogit| vs fp32",
     "Build s",
     "Note",
@@ -30,11 +31,20 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
+def _speedup(row: LadderRow) -> str:
+    """The speed-up, with a lossy rung's warning beside it when its logits moved past FIDELITY_LIMIT."""
+    if row.speedup is None:
+        return "—"
+    if row.strays:
+        return f"{row.speedup:.2f}x ⚠ logits off fp32 by {row.error:.1%} of their spread (limit {FIDELITY_LIMIT:.0%})"
+    return f"{row.speedup:.2f}x"
+
+
 def table(ladder: Ladder) -> pd.DataFrame:
     rows = []
     for r in ladder.rows:
         if not r.available:
-            rows.append([r.label.split()[0], r.variant, *["—"] * 12, f"unavailable: {r.reason}"])
+            rows.append([r.label.split()[0], r.variant, *["—"] * (len(COLUMNS) - 3), f"unavailable: {r.reason}"])
             continue
         lat = r.latency
         ci = r.ci95
@@ -45,13 +55,14 @@ def table(ladder: Ladder) -> pd.DataFrame:
                 "—" if lat is None else f"{lat.median_ms:.1f}",
                 "—" if lat is None else f"{lat.p90_ms:.1f}",
                 "—" if lat is None else str(lat.runs),
-                "—" if r.speedup is None else f"{r.speedup:.2f}x",
+                _speedup(r),
                 "—" if r.size_mb is None else f"{r.size_mb:.0f}",
                 "n/a (ONNX Runtime)" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.1f}",
                 _pct(r.accuracy),
                 "—" if ci is None else f"{ci[0]:.1%}–{ci[1]:.1%}",
                 _pct(r.retention) if ladder.retention_defined else "undefined",
                 _pct(r.agreement_with_fp32),
+                "—" if r.error is None else f"{r.error:.2%}",
                 "—" if r.max_abs_diff_vs_fp32 is None else f"{r.max_abs_diff_vs_fp32:.2g}",
                 "—" if r.build_s is None else f"{r.build_s:.1f}",
                 r.note,
@@ -61,16 +72,23 @@ def table(ladder: Ladder) -> pd.DataFrame:
 
 
 def verdict(ladder: Ladder) -> str:
-    """One line for the audience: the fastest variant that keeps KEEP of BERT fp32's accuracy."""
-    best, reference = ladder.fastest_keeping(), ladder.reference
+    """One line for the audience: the fastest rung that keeps KEEP of BERT fp32's accuracy, or, where
+    accuracy cannot tell the rungs apart, the fastest within FIDELITY_LIMIT of its own fp32's logits."""
+    best, reference = ladder.best(), ladder.reference
     caveats = ladder.caveats()
     if best is None or reference.latency is None:
         line = "No variant could be measured."
-    else:
+    elif ladder.judged_by == "accuracy":
         line = (
             f"Fastest that keeps {KEEP:.0%} of BERT fp32's accuracy: {best.label}, "
             f"{best.speedup:.1f}x faster, {best.size_mb:.0f} MB on disk (BERT fp32: {reference.size_mb:.0f} MB), "
             f"accuracy {best.accuracy:.1%} vs {reference.accuracy:.1%}"
+        )
+    else:
+        line = (
+            f"Fastest within {FIDELITY_LIMIT:.0%} of its own fp32's logits: {best.label}, {best.speedup:.1f}x faster "
+            f"than BERT fp32, {best.size_mb:.0f} MB on disk (BERT fp32: {reference.size_mb:.0f} MB); median "
+            f"|Δlogit| {best.error:.2%} of the spread, top-1 agreement {best.agreement_with_fp32:.0%}"
         )
     if caveats:
         line += f" ({'; '.join(caveats)})"
@@ -81,7 +99,10 @@ def details(ladder: Ladder) -> str:
     notes = "".join(f"\n- {esc(n)}" for n in ladder.notes)
     return (
         f"Accuracy on {esc(ladder.scored_on)} ({ladder.examples} examples), 95% Wilson interval; agreement: "
-        f"top-1 match with the same model in fp32; latency: one input of {ladder.seq_len} real tokens, "
+        "top-1 match with the same model in fp32 (on random weights the top logits nearly tie, so it understates "
+        "what trained weights keep); |Δlogit|: against the same model in fp32 on the same examples, its median "
+        f"read against the standard deviation of fp32's logits (over {FIDELITY_LIMIT:.0%}: flagged beside the "
+        f"speed-up); latency: one input of {ladder.seq_len} real tokens, "
         f"batch 1, every variant interleaved run by run on {esc(ladder.measured_on)}, after a warm-up; size: "
         "the weights as saved (torch.save, or the ONNX file)." + notes
     )

@@ -44,9 +44,9 @@ def test_onnx_fp32_gives_torch_logits_on_padded_pairs_and_loads_in_a_fresh_sessi
         assert np.abs(got - expected.numpy()).max() < variants.EXACT_TOLERANCE
 
 
-def _independent_count(module, tokenizer, data) -> list[int]:
-    """Predicted label index per example, batched as the ladder batches (so padding is the same)."""
-    predicted = []
+def _independent_logits(module, tokenizer, data) -> torch.Tensor:
+    """The logits per example, batched as the ladder batches (so padding is the same)."""
+    logits = []
     for start in range(0, len(data), core.BATCH):
         batch = named(
             tokenizer(
@@ -58,8 +58,8 @@ def _independent_count(module, tokenizer, data) -> list[int]:
             )
         )
         with torch.inference_mode():
-            predicted += module(**batch).logits.float().argmax(-1).tolist()
-    return predicted
+            logits.append(module(**batch).logits.float())
+    return torch.cat(logits)
 
 
 def test_lossy_variants_report_what_an_independent_count_finds(tiny_store, tmp_path):
@@ -68,12 +68,21 @@ def test_lossy_variants_report_what_an_independent_count_finds(tiny_store, tmp_p
     built = core.build_and_score(pair, tmp_path, ["bf16", "int8"], data)
     for model in pair.sides():
         truth = [model.labels.index(label) for label in data.labels]
-        fp32 = _independent_count(model.model, model.tokenizer, data)
+        fp32_logits = _independent_logits(model.model, model.tokenizer, data).numpy()
+        fp32 = fp32_logits.argmax(-1).tolist()
         for name in ("fp32", "bf16", "int8"):
             row = next(r for r in built.rows if r.model == model.side and r.variant == name)
-            mine = _independent_count(built.runs[(model.side, name)].module, model.tokenizer, data)
+            logits = _independent_logits(built.runs[(model.side, name)].module, model.tokenizer, data).numpy()
+            mine = logits.argmax(-1).tolist()
             assert row.correct == sum(p == t for p, t in zip(mine, truth)) and row.total == len(data)
             assert row.agreement_with_fp32 == pytest.approx(sum(p == q for p, q in zip(mine, fp32)) / len(data))
+            # fidelity, by numpy: |Δlogit| against fp32 (the median of an even count: torch takes the lower)
+            difference = np.sort(np.abs(logits - fp32_logits).ravel())
+            spread = fp32_logits.std(ddof=1)
+            assert row.logit_spread == pytest.approx(spread, rel=1e-5)
+            assert row.max_abs_diff_vs_fp32 == pytest.approx(difference[-1], rel=1e-5, abs=1e-7)
+            assert row.error == pytest.approx(difference[(len(difference) - 1) // 2] / spread, rel=1e-4, abs=1e-8)
+            assert row.strays == (row.error > core.FIDELITY_LIMIT)
         assert next(built.runs[(model.side, "bf16")].module.parameters()).dtype == torch.bfloat16
     ladder = core.time_ladder(built, 16, 1.0)
     reference = ladder.reference
@@ -170,6 +179,43 @@ def test_the_frontier_and_the_fastest_row_that_keeps_97_percent():
     ]
     assert (ladder.fastest_keeping(0.97).model, ladder.fastest_keeping(0.97).variant) == ("distilbert", "int8")
     assert ladder.fastest_keeping(0.999).variant == "fp32" and ladder.fastest_keeping(0.999).model == "bert"
+
+
+def test_where_accuracy_cannot_judge_the_fastest_rung_within_the_fidelity_limit_is_the_verdict():
+    from distilbert_demo.ladder import figures, views
+
+    def row(model, variant, ms, median_diff):
+        made = _row(model, variant, ms, 50)
+        made.median_abs_diff_vs_fp32, made.logit_spread, made.size_mb = median_diff, 2.0, 100.0
+        made.agreement_with_fp32 = 1.0
+        return made
+
+    rows = [
+        row("bert", "fp32", 100, 0.0),
+        row("distilbert", "fp32", 50, 0.0),
+        row("distilbert", "int8", 20, 0.01),  # 0.5% of the spread
+        row("distilbert", "onnx-int8", 10, 0.05),  # 2.5%: past the 1% limit
+    ]
+    for each in rows:
+        each.speedup = 100 / each.latency.median_ms
+    ladder = core.Ladder("sentiment", rows, 128, "set", 100, "cpu", untrained=True)
+    assert ladder.judged_by == "fidelity" and ladder.fastest_faithful().variant == "int8"
+    assert [(r.model, r.variant) for r in ladder.frontier()] == [
+        ("distilbert", "onnx-int8"),
+        ("distilbert", "int8"),
+        ("distilbert", "fp32"),
+    ]
+    verdict = views.verdict(ladder).replace("\\", "")  # the Markdown escapes, as the page renders them
+    assert "Fastest within 1% of its own fp32's logits: DistilBERT int8, 5.0x faster than BERT fp32" in verdict
+    assert "median |Δlogit| 0.50% of the spread" in verdict and verdict.count("untrained") == 1
+    table = views.table(ladder).set_index("Variant")
+    assert table.loc["onnx-int8", "Speed-up vs BERT fp32"].startswith("10.00x ⚠ logits off fp32 by 2.5%")
+    assert table.loc["int8", "Speed-up vs BERT fp32"] == "5.00x"
+    chart = figures.pareto_figure(ladder, core.KEEP, core.FIDELITY_LIMIT)
+    assert list(chart.data[1].text) == ["onnx-int8 ⚠", "int8", "fp32"] and list(chart.data[1].y) == [0.025, 0.005, 0.0]
+    assert chart.layout.yaxis.range[0] > chart.layout.yaxis.range[1]  # reversed: closer to fp32 is up
+    ladder.untrained = False  # trained, but BERT fp32 at chance (50 of 100): still judged by fidelity
+    assert ladder.judged_by == "fidelity" and "cannot be told from chance" in views.verdict(ladder)
 
 
 def test_cli_ladder_json_has_one_row_per_model_and_variant(tiny_models, capsys):

@@ -1,0 +1,114 @@
+"""The int8 rungs against computations made apart from them: the eager rung against torchao's own
+documented call and an int8 product done by hand; the compiled rung's oneDNN kernels against the
+same quantised graph run in float; a rung this machine cannot run says why."""
+
+import copy
+
+import torch
+
+from distilbert_demo import int8, variants
+from distilbert_demo.ladder import core
+
+TEXTS = ["The film was long.", "A dull, slow and far too long story about nothing at all."]
+
+
+def named(encoded) -> dict:
+    return {k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+
+
+def by_hand(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Symmetric int8 as torchao defines it: weights per output channel, activations per token,
+    scale = max|value| / 127.5, value * (1 / scale) rounded and clamped to [-128, 127], the products
+    summed in int32, then scaled by the activation's scale and the weight's."""
+
+    def quantise(t):
+        scale = (t.abs().amax(-1, keepdim=True) / 127.5).clamp(min=torch.finfo(torch.float32).eps)
+        return torch.clamp(torch.round(t * (1.0 / scale)), -128, 127).to(torch.int32), scale
+
+    qx, sx = quantise(x)
+    qw, sw = quantise(weight)
+    return (qx @ qw.T).float() * sx * sw.T + bias
+
+
+def test_int8_is_torchaos_documented_call_and_an_int8_product_by_hand(tiny_store, tmp_path):
+    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+    model = tiny_store.pair("sentiment").bert
+    variant = variants.build(model, "int8", tmp_path)
+    inputs = named(model.tokenizer(TEXTS, padding=True, return_tensors="pt"))
+    theirs = copy.deepcopy(model.model).eval()
+    quantize_(theirs, Int8DynamicActivationInt8WeightConfig())
+    with torch.inference_mode():
+        expected, fp32 = theirs(**inputs).logits, model.model(**inputs).logits
+    assert torch.equal(variant.forward(inputs), expected)
+    assert 0 < (expected - fp32).abs().max() < 0.05  # quantised: moved, a little
+    # one layer by hand, on activations of the size the model sees
+    original = model.model.bert.encoder.layer[0].intermediate.dense
+    quantised = variant.module.bert.encoder.layer[0].intermediate.dense
+    x = torch.randn(7, original.in_features)
+    with torch.inference_mode():
+        got, float_product = quantised(x), original(x)
+    mine = by_hand(x, original.weight.detach(), original.bias.detach())
+    assert (got - mine).abs().max() < 1e-6
+    assert (got - float_product).abs().max() > 1e-4  # the int8 error is really there
+
+
+def test_int8_compiled_runs_its_quantised_graph_on_int8_kernels(tiny_store, tmp_path, monkeypatch):
+    """The compiled rung against the graph torchao's PT2E calls make (export, prepare, calibrate,
+    convert), run here uncompiled: quantize/dequantize in float around float products."""
+    import torchao.quantization.pt2e.quantizer.x86_inductor_quantizer as xiq
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))  # not /tmp/torchinductor_<user>
+    for model in tiny_store.pair("sentiment").sides():
+        variant = variants.build(model, "int8-compiled", tmp_path)
+        wrapped, example, dynamic = variants._exportable(model)
+        with torch.no_grad():
+            graph = torch.export.export(wrapped, args=(), kwargs=example, dynamic_shapes=dynamic).module()
+            quantizer = xiq.X86InductorQuantizer().set_global(xiq.get_default_x86_inductor_quantization_config())
+            prepared = prepare_pt2e(graph, quantizer)
+            for batch in variants.calibration_inputs(model):
+                prepared(**batch)
+            reference = convert_pt2e(prepared)
+            # three sentences padded: another batch size and length than the example's
+            inputs = named(model.tokenizer([*TEXTS, "Fine."], padding=True, return_tensors="pt"))
+            simulated, fp32 = reference(**inputs), model.model(**inputs).logits
+        got = variant.forward(inputs)
+        assert (got - simulated).abs().max() < 0.25 * (got - fp32).abs().max() + 1e-3
+        assert 0 < (got - fp32).abs().max() < 0.1
+        # the weights on disk: the Linear weights in int8 (a byte each, where fp32 takes four) with a
+        # float scale and an int64 zero point per channel, the rest as it was, and a few activation scales
+        linears = [m for m in model.model.modules() if isinstance(m, torch.nn.Linear)]
+        weights, channels = sum(m.weight.numel() for m in linears), sum(m.out_features for m in linears)
+        rest = sum(p.numel() * 4 for p in model.model.parameters()) - 4 * weights
+        assert rest + weights <= variant.size_bytes < rest + weights + 12 * channels + 8192 < rest + 4 * weights
+
+
+def test_a_rung_this_machine_cannot_run_says_why(tiny_store, tmp_path, monkeypatch):
+    monkeypatch.setattr(variants.shutil, "which", lambda _: None)
+    assert variants.availability("int8-compiled") == (
+        False,
+        "torch.compile needs a C++ compiler on the CPU and none was found",
+    )
+    assert variants.availability("int8")[0]  # eager: no compiler needed
+    monkeypatch.setattr(int8, "installed", lambda: False)
+    for name in ("int8", "int8-compiled"):
+        assert variants.availability(name) == (False, "torchao is not installed (pip install torchao)")
+    monkeypatch.setattr(int8.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(int8, "installed", lambda: True)
+    assert "needs an x86 CPU (this one is aarch64)" in variants.availability("int8-compiled")[1]
+    ladder = core.time_ladder(core.build_and_score(tiny_store.pair("sentiment"), tmp_path, ["int8-compiled"]), 16, 0.5)
+    refused = [r for r in ladder.rows if r.variant == "int8-compiled"]
+    assert len(refused) == 2 and all(not r.available and "x86 CPU" in r.reason for r in refused)
+
+
+def test_no_deprecated_quantisation_api_is_called(tiny_store, tmp_path):
+    """torch.ao.quantization's eager API is deprecated: building every int8 rung warns of nothing deprecated."""
+    import warnings
+
+    model = tiny_store.pair("sentiment").distilbert
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        variants.build(model, "int8", tmp_path)
+    deprecated = [w for w in caught if issubclass(w.category, (DeprecationWarning, FutureWarning))]
+    assert not deprecated, [str(w.message) for w in deprecated]
