@@ -50,10 +50,10 @@ def pt2e(loaded: LoadedModel, static: bool) -> Forward:
     from torchao.quantization.pt2e import move_exported_model_to_eval
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    if static:  # the ladder's int8-compiled rung, built as the ladder builds it
-        module, example, dynamic = variants._exportable(loaded)
-        return int8.static_compiled(module, example, dynamic, variants.calibration_inputs(loaded))[1]
     module, example, dynamic = variants._exportable(loaded)
+    if static:  # the ladder's int8-compiled rung, built as the ladder builds it
+        compiled = int8.static_compiled(module, example, dynamic, variants.calibration_inputs(loaded))[1]
+        return lambda inputs: compiled(**inputs)
     with torch.no_grad():
         exported = torch.export.export(module, args=(), kwargs=example, dynamic_shapes=dynamic).module()
         config = xiq.get_default_x86_inductor_quantization_config(is_dynamic=True)
@@ -62,7 +62,8 @@ def pt2e(loaded: LoadedModel, static: bool) -> Forward:
         converted = convert_pt2e(prepared)
     move_exported_model_to_eval(converted)
     inductor.freezing = True
-    return torch.compile(converted, dynamic=True)
+    compiled = torch.compile(converted, dynamic=True)
+    return lambda inputs: compiled(**inputs)
 
 
 def onnx_runtime(loaded: LoadedModel, folder: Path, how: str) -> Forward:

@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     threads = measure.configure_threads(None)
     pair = Pair(args.task, *(load_model(args.task, side) for side in ("bert", "distilbert")))
-    print(f"{measure.cpu_name()}, {threads} threads, torch {torch.__version__}, int8 via {variants.INT8_PATH}")
+    print(f"{measure.cpu_name()}, {threads} threads, torch {torch.__version__}")
     with tempfile.TemporaryDirectory() as cache:
         built = core.build_and_score(
             pair, Path(cache), args.variants, progress=lambda what: print(f"  {what}", file=sys.stderr)
@@ -39,7 +39,8 @@ def main() -> None:
         for row in built.rows:
             state = (
                 f"{row.size_mb:7.1f} MB, built in {row.build_s:5.1f} s, accuracy {row.accuracy:.1%}, agreement "
-                f"with fp32 {row.agreement_with_fp32:.1%}, max |dlogit| {row.max_abs_diff_vs_fp32:.2g}"
+                f"with fp32 {row.agreement_with_fp32:.1%}, max |dlogit| {row.max_abs_diff_vs_fp32:.2g}, median "
+                f"|dlogit| {row.error:.2%} of fp32's spread{' (beyond the limit)' if row.strays else ''}"
                 if row.available
                 else f"unavailable: {row.reason}"
             )
