@@ -17,7 +17,7 @@ $(BIN)/python:
 # constraints.txt's (the tested default), so its line is left out of the copy installed.
 APP_REQUIREMENTS := $(VENV)/requirements-app.txt
 $(APP_REQUIREMENTS): requirements.txt | $(BIN)/python
-	grep -v '^torch' requirements.txt > $@
+	grep -vE '^torch([<>=!~ ;]|$$)' requirements.txt > $@  # torch's line only, not torchao's
 
 $(VENV)/.runtime: $(APP_REQUIREMENTS) requirements-platform.txt constraints.txt
 	$(BIN)/pip install -q torch -r $(APP_REQUIREMENTS) -r requirements-platform.txt -c constraints.txt

@@ -216,6 +216,7 @@ def format_table(result: compare.Comparison) -> str:
         f"top-k overlap {agree['topk_overlap']:.2f}, Jensen-Shannon divergence {js}",
         f"speed-up {result.speedup_interval.text()}, size ratio {data['size_ratio']:.2f}",
         f"verdict: {data['verdict']}",
+        *(f"caveat: {c}" for c in data["caveats"]),
         f"method: {bert['latency_ms']['runs']} timed runs per model after {bert['latency_ms']['warmup']} warm-up, "
         f"interleaved; on {data['measured_on']}; other processes used "
         f"{data['outside_load']:.0%} of the CPUs; memory: {data['memory_method']}",
@@ -484,16 +485,9 @@ def run_ladder(args: argparse.Namespace) -> int:
     )
     for note in result.notes:
         print(f"note: {note}")
-    best = result.fastest_keeping()
-    print(
-        "verdict: "
-        + (
-            "no variant measured"
-            if best is None
-            else f"fastest keeping {ladder.KEEP:.0%} of BERT fp32's accuracy: {best.label}, {best.speedup:.2f}x"
-        )
-        + "".join(f" ({c})" for c in result.caveats())
-    )
+    print(f"verdict: {result.headline()}")
+    for caveat in result.caveats():
+        print(f"caveat: {caveat}")
     return EXIT_OK
 
 

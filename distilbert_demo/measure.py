@@ -31,6 +31,8 @@ import numpy as np
 import psutil
 import torch
 
+from . import arithmetic
+
 MIB = 2**20
 CPU = torch.device("cpu")
 
@@ -156,39 +158,46 @@ def ratio_interval(
 
 @dataclass
 class Speedup:
-    """How many times faster the smaller model ran, with a bootstrap interval, next to its bound:
-    with the same width, halving the layers can at most halve the time (embeddings and head are
-    shared work), so an interval wholly above `bound` is noise, not speed."""
+    """How many times faster the smaller model ran, with a bootstrap interval, next to what physics
+    allows: `expected` is the FLOPs ratio of the two forward passes at their own token counts
+    (arithmetic.py), and only an interval wholly past it plus the implementations' measured
+    overheads (arithmetic.IMPLEMENTATION_MARGIN) is called impossible. None: no bound applies (the
+    two sides run different precisions or runtimes)."""
 
     value: float
     low: float
     high: float
-    bound: float  # the teacher's layers / the student's
+    expected: float | None
 
     @classmethod
-    def of(cls, slow: LatencyStats, fast: LatencyStats, bound: float) -> Speedup:
+    def of(cls, slow: LatencyStats, fast: LatencyStats, expected: float | None) -> Speedup:
         low, high = ratio_interval(slow.samples_ms, fast.samples_ms)
-        return cls(slow.median_ms / fast.median_ms, low, high, bound)
+        return cls(slow.median_ms / fast.median_ms, low, high, expected)
+
+    @property
+    def bound(self) -> float | None:
+        return None if self.expected is None else self.expected * (1 + arithmetic.IMPLEMENTATION_MARGIN)
 
     @property
     def past_bound(self) -> bool:
-        return self.low > self.bound
+        return self.bound is not None and self.low > self.bound
 
     def text(self) -> str:
-        shown = f"{self.value:.2f}x (95% CI {self.low:.2f}-{self.high:.2f})"
-        return shown + (f" {self.warning()}" if self.past_bound else "")
+        return f"{self.value:.2f}x (95% CI {self.low:.2f}-{self.high:.2f})" + (" ⚠" if self.past_bound else "")
 
     def warning(self) -> str:
         return (
-            f"above the {self.bound:g}x that the layer counts allow: noise, not speed (the machine was busy "
-            "while timing): rerun"
+            f"faster than the arithmetic allows (the FLOPs ratio at these token counts is {self.expected:.2f}x, "
+            f"{self.bound:.2f}x with the implementations' overheads): something else slowed BERT's runs"
         )
 
     def to_dict(self) -> dict:
+        rounded = lambda x: None if x is None else round(x, 4)  # noqa: E731
         return {
             "value": round(self.value, 4),
             "ci95": [round(self.low, 4), round(self.high, 4)],
-            "bound": round(self.bound, 4),
+            "expected": rounded(self.expected),
+            "bound": rounded(self.bound),
             "past_bound": self.past_bound,
         }
 

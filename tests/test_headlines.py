@@ -104,9 +104,12 @@ def test_alignment_text_follows_any_sequence_of_clicks(tiny_store, seed):
 
 def test_compare_verdict_says_twins_give_random_predictions(tiny_store, twin_store):
     on_twins = compare.compare_pair(twin_store.pair("fill-mask"), "The [MASK] sat on the mat.", repeats=1)
-    assert compare.RANDOM_WEIGHTS in on_twins.verdict()
+    assert compare.RANDOM_WEIGHTS in on_twins.caveats()
+    shown = compare_views.summary(on_twins)
+    assert shown.count(markup.esc(compare.RANDOM_WEIGHTS)) == 1  # said once, under the verdict
+    assert shown.index("###") < shown.index(markup.esc(compare.RANDOM_WEIGHTS)) < shown.index("| Speed-up")
     on_checkpoints = compare.compare_pair(tiny_store.pair("fill-mask"), "The [MASK] sat on the mat.", repeats=3)
-    assert compare.RANDOM_WEIGHTS not in on_checkpoints.verdict()
+    assert compare.RANDOM_WEIGHTS not in on_checkpoints.caveats()
 
 
 def model_eval(correct: int, total: int, source: str, name: str) -> ModelEvaluation:
@@ -176,7 +179,7 @@ def test_a_ratio_above_the_layer_bound_is_flagged_as_noise():
     speedup = measure.Speedup.of(
         measure.LatencyStats.from_samples([100.0] * 10, 2), measure.LatencyStats.from_samples([25.0] * 10, 2), 2.0
     )
-    assert speedup.past_bound and "noise" in speedup.text()
+    assert speedup.past_bound and "⚠" in speedup.text() and "arithmetic allows" in speedup.warning()
 
 
 def test_one_batch_size_throughput_says_so():

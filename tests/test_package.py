@@ -127,8 +127,8 @@ def test_the_package_declares_everything_it_imports():
                 imported |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
-    # optional: spaces (only on ZeroGPU, where the platform installs it), torchao (the int8 path not taken)
-    third_party = imported - set(sys.stdlib_module_names) - {"distilbert_demo", "spaces", "torchao"}
+    # optional: spaces (only on ZeroGPU, where the platform installs it)
+    third_party = imported - set(sys.stdlib_module_names) - {"distilbert_demo", "spaces"}
     providers = importlib.metadata.packages_distributions()
 
     def norm(name: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from .. import inputs, measure, predict, qa
+from .. import arithmetic, inputs, measure, predict, qa, students
 from ..loading import LoadedModel, Pair
 from ..measure import MIB, LatencyStats
 
@@ -15,7 +15,8 @@ DEFAULT_BUDGET_S = 2.0  # seconds of timing per comparison, unless a number of r
 MAX_BUDGET_S = 30.0
 MAX_TOP_K = 20
 MAX_REPEATS = measure.MAX_RUNS
-RANDOM_WEIGHTS = "the predictions come from untrained twins with random weights and mean nothing"
+RANDOM_WEIGHTS = "untrained twins (random weights): the predictions mean nothing"
+STUDENT_OF_A_TWIN = "BERT is an untrained twin and the student learned from it: the predictions mean nothing"
 
 
 @dataclass
@@ -117,6 +118,7 @@ class Comparison:
     outside_load: float = 0.0  # share of the CPUs other processes used while timing (OutsideLoad)
     budget_s: float | None = None  # the timing budget, when the runs were not counted out
     measured_on: str = ""  # measure.device_label at timing time: "CPU (...), 2 threads" / "GPU (...)"
+    expected_speedup: float | None = None  # the FLOPs ratio at the two token counts (None: different precisions)
 
     @property
     def speedup(self) -> float:
@@ -124,7 +126,17 @@ class Comparison:
 
     @property
     def speedup_interval(self) -> measure.Speedup:
-        return measure.Speedup.of(self.bert.latency, self.distilbert.latency, self.bert.layers / self.distilbert.layers)
+        return measure.Speedup.of(self.bert.latency, self.distilbert.latency, self.expected_speedup)
+
+    @property
+    def student(self) -> bool:
+        """The DistilBERT side is the student distilled in this session (the Distill tab's)."""
+        return self.distilbert.name == students.STUDENT_NAME
+
+    @property
+    def titles(self) -> dict[str, str]:
+        """What the page calls each side: the student by its name once it runs in DistilBERT's place."""
+        return {"bert": "BERT", "distilbert": "Distilled student" if self.student else "DistilBERT"}
 
     @property
     def untrained(self) -> bool:
@@ -135,7 +147,7 @@ class Comparison:
         """What the headline must carry where it stands."""
         said = []
         if self.untrained:
-            said.append(RANDOM_WEIGHTS)
+            said.append(STUDENT_OF_A_TWIN if self.student else RANDOM_WEIGHTS)
         if self.speedup_interval.past_bound:
             said.append(f"the speed-up is {self.speedup_interval.warning()}")
         if self.outside_load > measure.OutsideLoad.BUSY:
@@ -162,9 +174,7 @@ class Comparison:
         else:
             same = f"same top prediction at {agree.top1_matches} of {agree.positions} masks"
         faster = f"{self.speedup:.1f}x faster" if self.speedup >= 1 else f"{1 / self.speedup:.1f}x slower"
-        verdict = f"DistilBERT: {faster}, {fewer:.0f}% fewer parameters, {same}"
-        caveats = self.caveats()
-        return verdict + (f" (but {'; '.join(caveats)})" if caveats else "")
+        return f"{self.titles['distilbert']}: {faster}, {fewer:.0f}% fewer parameters, {same}"
 
     def to_dict(self) -> dict:
         return {
@@ -189,6 +199,7 @@ class Comparison:
             "size_ratio": round(self.size_ratio, 4),
             "param_ratio": round(self.param_ratio, 4),
             "verdict": self.verdict(),
+            "caveats": self.caveats(),
             "threads": self.threads,
             "device": self.device,
             "memory_method": measure.MEMORY_METHOD[torch.device(self.device).type],
@@ -261,6 +272,13 @@ def compare_pair(
     else:  # sentiment: the same labels; qa: no shared distribution
         same_support = bool(outputs[0].support) and outputs[0].support == outputs[1].support
     notices = list(dict.fromkeys(n for p in prepared for n in p.notices))  # unique, in order
+    expected = None  # the FLOPs bound holds between two models on the same code path only
+    if len({getattr(m, "variant", "fp32") for m in models}) == 1:
+        masks = len(outputs[0].predictions) if pair.task == "fill-mask" else 1
+        configs = [m.model.config for m in models]
+        expected = arithmetic.expected_speedup(
+            configs[0], prepared[0].num_tokens, configs[1], prepared[1].num_tokens, pair.task, masks
+        )
     return Comparison(
         task=pair.task,
         text=text,
@@ -274,4 +292,5 @@ def compare_pair(
         outside_load=outside.share,
         budget_s=budget_s if repeats is None else None,
         measured_on=measure.device_label(device),
+        expected_speedup=expected,
     )

@@ -24,8 +24,9 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
-    """Horizontal bars of the top candidates: one panel per [MASK], or one panel of labels."""
+def predictions_figure(output: TaskOutput, side: str, title: str = "") -> go.Figure:
+    """Horizontal bars of the top candidates: one panel per [MASK], or one panel of labels; each
+    panel named after its model (`title`, else the side's: "BERT", "DistilBERT")."""
     if output.task == "sentiment":
         panels = [[(p.label, p.score) for p in output.predictions]]
         panel_titles = ["label probabilities"]
@@ -37,7 +38,7 @@ def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
     else:
         panels = [[(c.token, c.score) for c in mask] for mask in output.predictions]
         panel_titles = [f"[MASK] {i}" if len(panels) > 1 else "top candidates" for i in range(1, len(panels) + 1)]
-    panel_titles = [f"{TITLES[side]}: {title}" for title in panel_titles]  # a picture names its model
+    panel_titles = [f"{title or TITLES[side]}: {name}" for name in panel_titles]  # a picture names its model
     height = 90 + 190 * len(panels)
     fig = make_subplots(rows=len(panels), cols=1, subplot_titles=panel_titles, vertical_spacing=70 / height)
     for row, panel in enumerate(panels, start=1):
@@ -66,12 +67,15 @@ def predictions_figure(output: TaskOutput, side: str) -> go.Figure:
     return fig
 
 
-def latency_figure(medians: dict[str, float], p90s: dict[str, float], measured_on: str = "") -> go.Figure:
+def latency_figure(
+    medians: dict[str, float], p90s: dict[str, float], measured_on: str = "", titles: dict[str, str] | None = None
+) -> go.Figure:
     """Median latency of both models, with the p90 as an error bar, and what measured it."""
     sides = list(medians)
+    titles = {**TITLES, **(titles or {})}
     fig = go.Figure(
         go.Bar(
-            x=[TITLES[s] for s in sides],
+            x=[titles[s] for s in sides],
             y=[medians[s] for s in sides],
             marker_color=[COLORS[s] for s in sides],
             error_y={

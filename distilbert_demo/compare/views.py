@@ -28,7 +28,8 @@ def metrics_table(report: ModelReport) -> str:
 
 
 def summary(result: Comparison) -> str:
-    """The verdict line plus the between-the-two figures."""
+    """The verdict line, its caveats in one small line under it (said once: the table's speed-up
+    carries only a ⚠ that points to them), then the between-the-two figures."""
     agree = result.agreement
     js = "n/a (vocabularies differ)" if agree.js_divergence is None else f"{agree.js_divergence:.4f} bits"
     top1 = "yes" if agree.top1_match else "no"
@@ -41,16 +42,24 @@ def summary(result: Comparison) -> str:
         if not result.budget_s
         else (f"{runs} runs per model (as many as fit in {result.budget_s:g} s, at most {MAX_RUNS})")
     )
+    caveats = result.caveats()
+    load = (
+        ""
+        if any("other processes" in c for c in caveats)
+        else (f"; other processes used {result.outside_load:.0%} of the CPUs")
+    )  # a busy machine is a caveat, said once above
+    caveat_line = f"<small>{esc('; '.join(caveats))}</small>\n\n" if caveats else ""
     return (
         f"### {esc(result.verdict())}\n\n"
-        f"| Speed-up (95% CI) | Size ratio | Top-1 match | Top-k overlap | Jensen-Shannon divergence |\n"
+        + caveat_line
+        + f"| Speed-up (95% CI) | Size ratio | Top-1 match | Top-k overlap | Jensen-Shannon divergence |\n"
         f"|---|---|---|---|---|\n"
         f"| {esc(result.speedup_interval.text())} | {result.size_ratio:.2f} | {top1} | {agree.topk_overlap:.0%} "
         f"| {js} |\n\n"
         f"<small>Latency: median and p90 of {how_many} after {result.bert.latency.warmup} warm-up, the two "
         f"models interleaved, on {esc(result.measured_on)}, inference mode, no attention "
-        f"outputs, no other model work of this app meanwhile; other processes used {result.outside_load:.0%} of "
-        f"the CPUs. Interval: bootstrap over the paired runs. Memory: {MEMORY_METHOD[device_type]}.</small>"
+        f"outputs, no other model work of this app meanwhile{load}. Interval: bootstrap over the paired runs. "
+        f"Memory: {MEMORY_METHOD[device_type]}.</small>"
     )
 
 

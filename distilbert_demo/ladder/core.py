@@ -72,6 +72,10 @@ FIDELITY_LIMIT = 0.01
 BATCH = 16  # examples per forward pass when scoring
 
 
+def _mb(size: float) -> str:
+    return f"{size:.0f} MB" if size >= 10 else f"{size:.2g} MB"  # a tiny test checkpoint is not "0 MB"
+
+
 def _relative(value: float | None, spread: float | None) -> float | None:
     return None if value is None or not spread else value / spread
 
@@ -229,6 +233,24 @@ class Ladder:
     def best(self) -> LadderRow | None:
         """The verdict's row, by what can judge the rungs here (judged_by)."""
         return self.fastest_keeping() if self.judged_by == "accuracy" else self.fastest_faithful()
+
+    def headline(self) -> str:
+        """One line: the fastest rung that keeps KEEP of BERT fp32's accuracy, or, where accuracy
+        cannot tell the rungs apart, the fastest within FIDELITY_LIMIT of its own fp32's logits."""
+        best, reference = self.best(), self.reference
+        if best is None or reference.latency is None:
+            return "No variant could be measured."
+        size = f"{_mb(best.size_mb)} on disk (BERT fp32: {_mb(reference.size_mb)})"
+        if self.judged_by == "accuracy":
+            return (
+                f"Fastest that keeps {KEEP:.0%} of BERT fp32's accuracy: {best.label}, {best.speedup:.1f}x faster, "
+                f"{size}, accuracy {best.accuracy:.1%} vs {reference.accuracy:.1%}"
+            )
+        return (
+            f"Fastest within {FIDELITY_LIMIT:.0%} of its own fp32's logits: {best.label}, {best.speedup:.1f}x faster "
+            f"than BERT fp32, {size}; median |Δlogit| {best.error:.2%} of the spread, top-1 agreement "
+            f"{best.agreement_with_fp32:.0%}"
+        )
 
     def caveats(self) -> list[str]:
         if self.untrained:

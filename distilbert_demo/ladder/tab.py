@@ -72,7 +72,7 @@ def ladder_tab(store: ModelStore) -> None:
     gr.Markdown(
         "How far past DistilBERT a CPU can go: each model in every precision and runtime, measured side by side, "
         "with the accuracy each keeps (the page never shows a speed without it). Runs on the CPU; building the "
-        "ONNX exports and the compiled variant takes a minute the first time (they are kept for the next run)."
+        "ONNX exports and the compiled variants takes a minute or two the first time (they are kept for the next run)."
         + "".join(f"\n- **{v}** unavailable here: {why}" for v, why in refused.items()),
         elem_classes=PRESENTER_HIDE,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..markup import esc
-from .core import FIDELITY_LIMIT, KEEP, Ladder, LadderRow
+from .core import FIDELITY_LIMIT, Ladder, LadderRow
 
 COLUMNS = [
     "Model",
@@ -72,27 +72,10 @@ def table(ladder: Ladder) -> pd.DataFrame:
 
 
 def verdict(ladder: Ladder) -> str:
-    """One line for the audience: the fastest rung that keeps KEEP of BERT fp32's accuracy, or, where
-    accuracy cannot tell the rungs apart, the fastest within FIDELITY_LIMIT of its own fp32's logits."""
-    best, reference = ladder.best(), ladder.reference
+    """The headline for the audience, its caveat in one small line under it."""
     caveats = ladder.caveats()
-    if best is None or reference.latency is None:
-        line = "No variant could be measured."
-    elif ladder.judged_by == "accuracy":
-        line = (
-            f"Fastest that keeps {KEEP:.0%} of BERT fp32's accuracy: {best.label}, "
-            f"{best.speedup:.1f}x faster, {best.size_mb:.0f} MB on disk (BERT fp32: {reference.size_mb:.0f} MB), "
-            f"accuracy {best.accuracy:.1%} vs {reference.accuracy:.1%}"
-        )
-    else:
-        line = (
-            f"Fastest within {FIDELITY_LIMIT:.0%} of its own fp32's logits: {best.label}, {best.speedup:.1f}x faster "
-            f"than BERT fp32, {best.size_mb:.0f} MB on disk (BERT fp32: {reference.size_mb:.0f} MB); median "
-            f"|Δlogit| {best.error:.2%} of the spread, top-1 agreement {best.agreement_with_fp32:.0%}"
-        )
-    if caveats:
-        line += f" ({'; '.join(caveats)})"
-    return f"### {esc(line)}"
+    small = f"\n\n<small>{esc('; '.join(caveats))}</small>" if caveats else ""
+    return f"### {esc(ladder.headline())}{small}"
 
 
 def details(ladder: Ladder) -> str:

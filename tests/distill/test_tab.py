@@ -118,8 +118,14 @@ def test_the_student_becomes_the_distilbert_side(handlers, tiny_store):
     state, message = use_student(finished)
     assert state is finished and "now use your distilled student" in message
     compare_run = compare_handler(tiny_store)
-    *_, raw = compare_run("fill-mask", "The [MASK] sat on the mat.", 3, 2, "", state)
+    _, verdict, _, _, distil_fig, _, latency_fig, *_, raw = compare_run(
+        "fill-mask", "The [MASK] sat on the mat.", 3, 2, "", state
+    )
     assert raw["models"]["distilbert"]["name"] == STUDENT_NAME
+    # the page says whose answers these are: in the verdict and on the charts
+    assert verdict.startswith("### Distilled student: ") and raw["verdict"].startswith("Distilled student: ")
+    assert distil_fig.layout.annotations[0].text == "Distilled student: top candidates"
+    assert list(latency_fig.data[0].x) == ["BERT", "Distilled student"]
     assert raw["models"]["bert"]["name"] == tiny_store.pair("fill-mask").bert.name
     *_, raw = compare_run("sentiment", "Lovely.", 3, 2, "", state)  # other tasks keep their pair
     assert raw["models"]["distilbert"]["name"] != STUDENT_NAME
