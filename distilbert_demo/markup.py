@@ -22,6 +22,12 @@ def esc(text: object) -> str:
     return "".join("\\" + char if char in _MARKDOWN_SPECIALS else char for char in escaped)
 
 
+def caveat_line(caveats: list[str]) -> str:
+    """A headline's caveats as one line right under it, in italics: small enough to keep the
+    figures on a projector's screen, and shown in presenter mode (which hides the <small> fine print)."""
+    return f"*{esc('; '.join(caveats))}*\n\n" if caveats else ""
+
+
 def percent(score: float) -> str:
     """A probability as a percentage, three significant digits: an untrained model's 0.0003 must
     not print as "0.0%". Charts and text use this one format, so their numbers agree."""

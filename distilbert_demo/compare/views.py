@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..markup import SOURCE_WORDS, esc, percent
+from ..markup import SOURCE_WORDS, caveat_line, esc, percent
 from ..measure import MAX_RUNS, MEMORY_METHOD
 from .core import Comparison, ModelReport
 
@@ -48,10 +48,9 @@ def summary(result: Comparison) -> str:
         if any("other processes" in c for c in caveats)
         else (f"; other processes used {result.outside_load:.0%} of the CPUs")
     )  # a busy machine is a caveat, said once above
-    caveat_line = f"<small>{esc('; '.join(caveats))}</small>\n\n" if caveats else ""
     return (
         f"### {esc(result.verdict())}\n\n"
-        + caveat_line
+        + caveat_line(caveats)
         + f"| Speed-up (95% CI) | Size ratio | Top-1 match | Top-k overlap | Jensen-Shannon divergence |\n"
         f"|---|---|---|---|---|\n"
         f"| {esc(result.speedup_interval.text())} | {result.size_ratio:.2f} | {top1} | {agree.topk_overlap:.0%} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..markup import esc
+from ..markup import caveat_line, esc
 from .core import FIDELITY_LIMIT, Ladder, LadderRow
 
 COLUMNS = [
@@ -73,9 +73,7 @@ def table(ladder: Ladder) -> pd.DataFrame:
 
 def verdict(ladder: Ladder) -> str:
     """The headline for the audience, its caveat in one small line under it."""
-    caveats = ladder.caveats()
-    small = f"\n\n<small>{esc('; '.join(caveats))}</small>" if caveats else ""
-    return f"### {esc(ladder.headline())}{small}"
+    return f"### {esc(ladder.headline())}\n\n{caveat_line(ladder.caveats())}"
 
 
 def details(ladder: Ladder) -> str:
