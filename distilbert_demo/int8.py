@@ -24,8 +24,6 @@ from collections.abc import Iterable
 
 import torch
 
-log = logging.getLogger(__name__)
-
 # While torchao loads it logs through two loggers: its own (its CUDA kernels fail to load on a CPU
 # build of torch) and torch's pytree (each of its Enum classes registered with a call torch
 # deprecates; some load only when transformers reaches for them). The messages are true but not

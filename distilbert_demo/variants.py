@@ -38,6 +38,16 @@ from .loading import LoadedModel
 log = logging.getLogger(__name__)
 
 VARIANTS = ("fp32", "bf16", "bf16-compiled", "int8", "int8-compiled", "onnx-fp32", "onnx-int8")
+# What building each variant does, as the ladder's progress line says it while it waits.
+BUILDING = {
+    "fp32": "the loaded model",
+    "bf16": "casting the weights to bf16",
+    "bf16-compiled": "compiling the bf16 model with torch.compile (once, tens of seconds)",
+    "int8": "quantising the Linear layers to int8 with torchao",
+    "int8-compiled": "exporting, calibrating and compiling int8 with torchao's PT2E flow (once, up to a minute)",
+    "onnx-fp32": "exporting to ONNX (kept on disk for later runs)",
+    "onnx-int8": "quantising the ONNX export to int8 (kept on disk for later runs)",
+}
 EXACT = ("fp32", "onnx-fp32")  # meant to give fp32's logits (within EXACT_TOLERANCE); the rest are lossy
 EXACT_TOLERANCE = 1e-4
 ONNX = ("onnx-fp32", "onnx-int8")

@@ -88,3 +88,13 @@ def test_the_default_checkpoints_give_the_published_answers():
     report = doctor.run()
     assert report.exit_code == 0, report.text()
     assert sum(c.name.endswith("published example") and c.status == "pass" for c in report.checks) == 3
+
+
+def test_what_torchao_logged_while_loading_is_kept_for_doctor_not_printed():
+    from importlib.metadata import version
+
+    from distilbert_demo import int8
+
+    check = doctor.int8_libraries()
+    assert check.status == "info" and f"torchao {version('torchao')}" in check.detail
+    assert all(message in check.detail for message in int8.LOAD_MESSAGES)

@@ -259,8 +259,8 @@ def reading(rows: list[BenchRow], bound: float = LAYER_BOUND) -> str:
     noise = [f"{r['seq_len']}x{r['batch_size']}" for r in table if r["past_bound"]]
     if noise:
         sentence += (
-            f" {len(noise)} point(s) ({', '.join(noise)}) came out above that bound: noise, not speed (the machine "
-            "was busy while timing): rerun."
+            f" {len(noise)} point(s) ({', '.join(noise)}) came out above that bound, which the arithmetic does not "
+            "allow at equal token counts: something else slowed BERT's runs there (noise, not speed)."
         )
     return sentence
 

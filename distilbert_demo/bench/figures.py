@@ -76,7 +76,7 @@ def speedup_figure(rows: list[BenchRow], bound: float = LAYER_BOUND) -> go.Figur
     noise = [r for r in table if r["past_bound"]]
     if noise:
         fig.add_annotation(
-            text=f"× above the {bound:g}x bound: noise (machine busy), rerun",
+            text=f"× above the {bound:g}x bound: noise (the timing was disturbed)",
             xref="paper",
             yref="paper",
             x=0,

@@ -351,7 +351,7 @@ def score(forward: Callable[[dict[str, torch.Tensor]], torch.Tensor], scoring: S
 def _build(row: LadderRow, model: LoadedModel, cache: Path, say) -> variants.Variant | None:
     """The variant, or None with the row marked unavailable and why (an export or a compile that
     fails here is reported in its row, not fatal to the ladder)."""
-    say(f"{model.side} {row.variant}: building")
+    say(f"{model.side} {row.variant}: {variants.BUILDING[row.variant]}")
     try:
         with measure.MACHINE:
             return variants.KEPT.get(model, row.variant, cache)  # shared with the Compare tab
@@ -367,7 +367,7 @@ def _score_row(row: LadderRow, variant: variants.Variant, scoring: Scoring, refe
     """Accuracy, and against fp32 (the first variant scored): top-1 agreement, the largest and the
     median absolute logit difference, and fp32's logit spread that they are read against."""
     row.size_mb, row.build_s, row.note = variant.size_bytes / MIB, variant.build_s, variant.note
-    say(f"{row.model} {row.variant}: scoring on {scoring.name}")
+    say(f"{row.model} {row.variant}: built in {variant.build_s:.1f} s; scoring on {scoring.name}")
     logits = score(variant.forward, scoring)
     predicted = logits.argmax(-1)
     row.correct, row.total = int((predicted == torch.tensor(scoring.truth)).sum()), len(scoring.truth)

@@ -27,28 +27,35 @@ def pareto_figure(ladder: Ladder, keep: float, fidelity_limit: float) -> go.Figu
         measured = [r for r in ladder.measured() if r.error is not None]
         kept = lambda r: r.error  # noqa: E731
     largest = max((r.size_mb for r in measured if r.size_mb), default=1.0)
-    for side in ("bert", "distilbert"):
-        rows = sorted((r for r in measured if r.model == side), key=lambda r: r.latency.median_ms)
+    # One trace per variant, drawn with its own symbol and coloured by model: the legend names the
+    # points, so no label can sit on another; the front's points carry their names as text.
+    for variant in dict.fromkeys(r.variant for r in measured):
+        rows = [r for r in measured if r.variant == variant]
         fig.add_trace(
             go.Scatter(
                 x=[r.latency.median_ms for r in rows],
                 y=[kept(r) for r in rows],
-                mode="markers+text",
-                name=TITLES[side],
-                text=[r.variant + (" ⚠" if r.strays else "") for r in rows],
-                # in order of speed, neighbours' labels go round four sides, the two models opposite
-                textposition=[_SIDES[(i + 2 * (side == "bert")) % len(_SIDES)] for i in range(len(rows))],
+                mode="markers",
+                name=variant,
                 marker={
-                    "color": COLORS[side],
-                    "size": [12 + 38 * (r.size_mb or 0) / largest for r in rows],
+                    "symbol": SYMBOLS.get(variant, "circle"),
+                    "color": [COLORS[r.model] for r in rows],
+                    "size": [14 + 34 * (r.size_mb or 0) / largest for r in rows],
                     "sizemode": "diameter",
-                    "opacity": 0.75,
+                    "opacity": 0.8,
                     "line": {"width": 1, "color": "#333"},
                 },
+                text=[r.label + (" ⚠" if r.strays else "") for r in rows],
                 customdata=[[r.size_mb, r.latency.p90_ms, r.accuracy, r.error] for r in rows],
                 hovertemplate="%{text}: %{x:.1f} ms (p90 %{customdata[1]:.1f}), %{customdata[0]:.0f} MB, "
                 "accuracy %{customdata[2]:.1%}, median |Δlogit| %{customdata[3]:.2%} of fp32's spread"
-                "<extra>%{fullData.name}</extra>",
+                "<extra></extra>",
+            )
+        )
+    for side in ("bert", "distilbert"):  # the colour key: legend entries only
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name=TITLES[side], marker={"color": COLORS[side], "size": 12}
             )
         )
     front = ladder.frontier()
@@ -56,9 +63,13 @@ def pareto_figure(ladder: Ladder, keep: float, fidelity_limit: float) -> go.Figu
         go.Scatter(
             x=[r.latency.median_ms for r in front],
             y=[kept(r) for r in front],
-            mode="lines",
+            mode="lines+text",
             name="Pareto front",
+            text=[r.label + (" ⚠" if r.strays else "") for r in front],
+            # fastest first, each better than the one before: labels alternate below and above the line
+            textposition=[("bottom right", "top left")[i % 2] for i in range(len(front))],
             line={"color": "#555", "dash": "dot", "shape": "hv"},
+            hoverinfo="skip",
         )
     )
     limit = (keep, f"keeps {keep:.0%}") if by_accuracy else (fidelity_limit, f"{fidelity_limit:.0%} of the spread")
@@ -77,15 +88,24 @@ def pareto_figure(ladder: Ladder, keep: float, fidelity_limit: float) -> go.Figu
         fig.update_yaxes(title_text="accuracy kept" if reference else "accuracy", tickformat=".0%")
         title = "The compression ladder: faster to the left, more of BERT fp32's accuracy up, area = size on disk"
     else:
-        top = max([fidelity_limit, *(kept(r) for r in measured)]) * 1.15
+        top = max([fidelity_limit, *(kept(r) for r in measured)])
         fig.update_yaxes(
-            title_text="median |Δlogit| vs own fp32 (share of its spread)",
+            title_text="|Δlogit| vs fp32, % of spread",
             tickformat=".1%",
-            range=[top, -0.05 * top],  # reversed: closer to fp32 is up
+            range=[top * 1.05, -0.2 * top],  # reversed: closer to fp32 is up; room for the fp32 markers
         )
         title = "The compression ladder: faster to the left, closer to fp32's logits up, area = size on disk"
-    frame_figure(fig, title=title, height=460, legend={"orientation": "h", "y": -0.2}, top=60)
+    frame_figure(fig, title=title, height=520, legend={"orientation": "h", "y": -0.18}, top=60)
     return fig
 
 
-_SIDES = ("top center", "middle right", "bottom center", "middle left")
+# fp32 round, bf16 square, int8 diamond, crossed when compiled; ONNX Runtime as triangles
+SYMBOLS = {
+    "fp32": "circle",
+    "bf16": "square",
+    "bf16-compiled": "square-x",
+    "int8": "diamond",
+    "int8-compiled": "diamond-x",
+    "onnx-fp32": "triangle-up",
+    "onnx-int8": "triangle-down",
+}

@@ -81,7 +81,13 @@ def ladder_tab(store: ModelStore) -> None:
         with gr.Column(elem_classes=PRESENTER_HIDE):
             made.update(controls(core.LadderSettings, ["budget_s"], "ladder"))
     task, seq_len, budget = made["task"], made["seq_len"], made["budget_s"]
-    chosen = gr.CheckboxGroup(list(variants.VARIANTS), value=runnable, label="Variants", elem_id="ladder-variants")
+    chosen = gr.CheckboxGroup(
+        list(variants.VARIANTS),
+        value=runnable,
+        label="Variants",
+        elem_id="ladder-variants",
+        elem_classes=PRESENTER_HIDE,  # on stage every runnable rung is climbed: room for the chart
+    )
     run = gr.Button("Climb the ladder", variant="primary", elem_id="ladder-run")
     verdict = gr.Markdown(label="Verdict", elem_id="ladder-verdict", elem_classes="verdict")
     chart = gr.Plot(label="Pareto chart", elem_id="ladder-chart")

@@ -212,7 +212,11 @@ def test_where_accuracy_cannot_judge_the_fastest_rung_within_the_fidelity_limit_
     assert table.loc["onnx-int8", "Speed-up vs BERT fp32"].startswith("10.00x ⚠ logits off fp32 by 2.5%")
     assert table.loc["int8", "Speed-up vs BERT fp32"] == "5.00x"
     chart = figures.pareto_figure(ladder, core.KEEP, core.FIDELITY_LIMIT)
-    assert list(chart.data[1].text) == ["onnx-int8 ⚠", "int8", "fp32"] and list(chart.data[1].y) == [0.025, 0.005, 0.0]
+    front = next(trace for trace in chart.data if trace.name == "Pareto front")
+    assert list(front.text) == ["DistilBERT onnx-int8 ⚠", "DistilBERT int8", "DistilBERT fp32"]
+    assert list(front.y) == [0.025, 0.005, 0.0]
+    points = {name: trace for trace in chart.data if (name := trace.name) in variants.VARIANTS}
+    assert set(points) == {"fp32", "int8", "onnx-int8"} and list(points["fp32"].x) == [100, 50]
     assert chart.layout.yaxis.range[0] > chart.layout.yaxis.range[1]  # reversed: closer to fp32 is up
     ladder.untrained = False  # trained, but BERT fp32 at chance (50 of 100): still judged by fidelity
     assert ladder.judged_by == "fidelity" and "cannot be told from chance" in views.verdict(ladder)
@@ -279,3 +283,7 @@ def test_a_kept_variant_is_reused_and_never_handed_to_another_model(tiny_store, 
     assert kept.get(model, "bf16", tmp_path) is first  # built once
     other = dataclasses.replace(model, model=copy.deepcopy(model.model))  # same name, another model object
     assert kept.get(other, "bf16", tmp_path) is not first
+
+
+def test_every_variant_says_what_building_it_does():
+    assert set(variants.BUILDING) == set(variants.VARIANTS)

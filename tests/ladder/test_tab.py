@@ -21,8 +21,13 @@ def test_the_ladder_from_the_page(tiny_store):
     assert verdict.startswith("### ") and (
         f"{'BERT' if best['model'] == 'bert' else 'DistilBERT'} {best['variant']}" in verdict
     )
-    # the chart's points are the table's medians (one trace per model, then the front)
-    bert_points = dict(zip((t.removesuffix(" ⚠") for t in chart.data[0].text), chart.data[0].x))
+    # the chart's points are the table's medians (one trace per variant, coloured by model)
+    bert_points = {
+        trace.name: x
+        for trace in chart.data
+        for text, x in zip(trace.text or (), trace.x)
+        if trace.name != "Pareto front" and text.startswith("BERT ")
+    }
     expected = {v: rows[("bert", v)]["latency_ms"]["median"] for v in ("fp32", "int8", "onnx-int8")}
     assert bert_points == pytest.approx(expected, abs=1e-4)
     assert "held-out" not in details and "Wilson" in details
