@@ -21,7 +21,7 @@ COLUMNS = [
     "Retention",
     "Agreement with fp32",
     "Median |Δlogit| / fp32 spread",
-    "Max |Δlogit| vs fp32",
+    "Max |Δlogit| / fp32 spread",
     "Build s",
     "Note",
 ]
@@ -63,7 +63,7 @@ def table(ladder: Ladder) -> pd.DataFrame:
                 _pct(r.retention) if ladder.retention_defined else "undefined",
                 _pct(r.agreement_with_fp32),
                 "—" if r.error is None else f"{r.error:.2%}",
-                "—" if r.max_abs_diff_vs_fp32 is None else f"{r.max_abs_diff_vs_fp32:.2g}",
+                "—" if r.max_error is None else f"{r.max_error:.2%}",
                 "—" if r.build_s is None else f"{r.build_s:.1f}",
                 r.note,
             ]
