@@ -101,9 +101,9 @@ def static_compiled(
     dynamic_shapes: dict,
     calibration: Iterable[dict[str, torch.Tensor]],
 ) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """(the quantised graph, that graph compiled): torchao's PT2E static flow for x86. `module` takes
-    the named tensors of `example` as keyword arguments; `calibration` is what sets the activation
-    ranges. The uncompiled graph computes the same quantisation in float (quantize/dequantize ops):
+    """(the quantised graph, that graph compiled): torchao's PT2E static flow for x86. `module` (a copy
+    the caller gives up) takes the named tensors of `example` as keyword arguments; `calibration`
+    sets the activation ranges. The uncompiled graph computes the same quantisation in float (quantize/dequantize ops):
     the independent reference the tests hold the compiled kernels to."""
     import torch._inductor.config as inductor
     import torchao.quantization.pt2e.quantizer.x86_inductor_quantizer as xiq
@@ -111,9 +111,8 @@ def static_compiled(
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     with torch.inference_mode(False), torch.no_grad():
-        exported = torch.export.export(
-            copy.deepcopy(module).eval(), args=(), kwargs=example, dynamic_shapes=dynamic_shapes
-        ).module()
+        # `module` is the caller's own copy (variants._exportable makes one): not copied again
+        exported = torch.export.export(module.eval(), args=(), kwargs=example, dynamic_shapes=dynamic_shapes).module()
         quantizer = xiq.X86InductorQuantizer().set_global(xiq.get_default_x86_inductor_quantization_config())
         prepared = prepare_pt2e(exported, quantizer)
         for batch in calibration:
