@@ -131,3 +131,26 @@ def test_no_deprecated_quantisation_api_is_called(tiny_store, tmp_path):
         warnings.simplefilter("always")
         old.quantize_dynamic(copy.deepcopy(model.model), {torch.nn.Linear}, dtype=torch.qint8)
     assert _deprecated_quantisation(old_path)
+
+
+def test_onnx_int8_is_onnx_runtimes_documented_dynamic_quantisation(tiny_store, tmp_path):
+    """The ONNX int8 rung against ONNX Runtime's quantize_dynamic called here on the same export."""
+    import numpy as np
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = tiny_store.pair("sentiment").bert
+    variant = variants.build(model, "onnx-int8", tmp_path)
+    exported = variants.export_onnx(model, variants.cache_folder(model, tmp_path))
+    mine = tmp_path / "mine-int8.onnx"
+    quantize_dynamic(str(exported), str(mine), weight_type=QuantType.QInt8)
+    inputs = named(model.tokenizer([*TEXTS, "Fine."], padding=True, return_tensors="pt"))
+    session = onnxruntime.InferenceSession(str(mine), providers=["CPUExecutionProvider"])
+    expected = session.run(["logits"], {k: v.numpy() for k, v in inputs.items()})[0]
+    got = variant.forward(inputs).numpy()
+    with torch.inference_mode():
+        fp32 = model.model(**inputs).logits.numpy()
+    # the rung pre-processes the graph first (ONNX Runtime's recommended step): the same int8
+    # weights, operations fused in another order, so close to the plain call, not bit-equal
+    assert np.abs(got - expected).max() < 0.25 * np.abs(expected - fp32).max() + 1e-4
+    assert np.abs(got - fp32).max() > 0  # quantised: moved
