@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from . import loading, measure, registry, settings, variants
+from . import flags, loading, measure, registry, settings, variants
 from .bench.core import BenchSettings
 from .compare import core as compare
 from .distill.recipe import DistillConfig
@@ -31,6 +32,7 @@ from .inputs import InputError
 from .labelled import load_labelled_file
 from .ladder.core import LadderSettings
 from .palette import TITLES
+from .webpage import site as webpage_site
 
 EXIT_OK, EXIT_LOAD, EXIT_INPUT = 0, 1, 2
 
@@ -152,6 +154,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doc.add_argument("--threads", type=int, help="torch threads (default: DISTILBERT_DEMO_THREADS or all cores)")
     doc.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
+
+    exp_web = commands.add_parser(
+        "export-web", help="write a checkpoint in the layout transformers.js loads (the static page's models)"
+    )
+    exp_web.add_argument("checkpoint", metavar="CHECKPOINT", help="hub id or local folder")
+    exp_web.add_argument("out", metavar="OUT", help="folder to write (config, tokenizer, onnx/model*.onnx)")
+    exp_web.add_argument("--json", action="store_true", help="print one JSON object (the files and their sizes)")
+
+    web = commands.add_parser(
+        "web", help="serve the static page on localhost with these checkpoints (a talk without a network)"
+    )
+    flags.add_checkpoint_flags(web)
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000, help="0: any free port")
+    web.add_argument(
+        "--models", metavar="DIR", help="keep the exported models here, reused next time (default: a temp folder)"
+    )
+
+    space = commands.add_parser("web-space", help="write the Static Space's files (the page, site.json) into a folder")
+    space.add_argument("out", metavar="OUT", help="folder to write; push it to a Static Space (README)")
+    for task in registry.TASKS:
+        for side in registry.SIDES:
+            default = webpage_site.HUB_COPIES[(task, side)]
+            space.add_argument(
+                f"--{task}-{side}",
+                metavar="REPO",
+                help=f"{task} {side}: a hub repository in transformers.js' layout (default {default or 'none'})",
+            )
 
     fetch = commands.add_parser("prefetch", help="download the configured checkpoints into the Hugging Face cache")
     fetch.add_argument("--bert", metavar="ID", help="also fetch this BERT-side checkpoint for every task")
@@ -523,6 +553,104 @@ def run_prefetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _side_of(loaded_config) -> str:
+    return "distilbert" if loaded_config.model_type == "distilbert" else "bert"
+
+
+def run_export_web(args: argparse.Namespace) -> int:
+    from transformers import AutoConfig
+
+    from .webpage import export
+
+    task = loading.task_of(args.checkpoint)
+    try:
+        config = AutoConfig.from_pretrained(args.checkpoint, local_files_only=loading.hub_offline())
+    except (OSError, ValueError) as err:
+        raise loading.LoadError(f"could not read the config of {args.checkpoint}: {err}") from err
+    loaded = loading.load_model(task, _side_of(config), args.checkpoint, allow_twin=False)
+    print(f"exporting {loaded.name} ({task}) to {args.out} ...", file=sys.stderr)
+    try:
+        result = export.export_web(loaded, Path(args.out))
+    except OSError as err:
+        raise CliError(f"could not write {args.out}: {err.strerror or err}") from err
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        for name, size in result.files.items():
+            print(f"{size:>12,}  {Path(args.out) / name}")
+    return EXIT_OK
+
+
+def _exported(loaded: loading.LoadedModel, folder: Path) -> None:
+    """Export `loaded` into `folder` unless the same checkpoint is already there, complete."""
+    from .webpage import export
+
+    if not export.holds(folder, loaded):
+        print(f"exporting {loaded.name} for the page ...", file=sys.stderr)
+        export.export_web(loaded, folder)
+
+
+def run_web(args: argparse.Namespace) -> int:
+    from .webpage import export, serve
+
+    try:
+        serve.check_vendor()  # before minutes of exporting
+    except serve.SetupError as err:
+        raise CliError(str(err), EXIT_LOAD) from err
+    overrides = flags.checkpoint_overrides(build_parser(), args)
+    keep = args.models is not None
+    models = Path(args.models).expanduser() if keep else Path(tempfile.mkdtemp(prefix="distilbert-demo-web-"))
+    try:
+        loaded = {}
+        for task in registry.TASKS:
+            pair = load_pair(task, overrides.get((task, "bert")), overrides.get((task, "distilbert")))
+            for model in pair.sides():
+                loaded[(task, model.side)] = model
+                _exported(model, models / export.folder_name(task, model.side))
+                model.model = None  # the page runs the exported copy; free this one's memory
+        config = webpage_site.site_config(webpage_site.local_models(loaded), local=True)
+        try:
+            server = serve.make_server(models, config, args.host, args.port)
+        except OSError as err:
+            raise CliError(f"could not listen on {args.host}:{args.port}: {err.strerror or err}") from err
+        host, port = server.server_address[:2]
+        print(f"the page: http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    finally:
+        if not keep:
+            shutil.rmtree(models, ignore_errors=True)
+    return EXIT_OK
+
+
+def run_web_space(args: argparse.Namespace) -> int:
+    from .webpage import space
+
+    repos = dict(webpage_site.HUB_COPIES)
+    for task in registry.TASKS:
+        for side in registry.SIDES:
+            if value := getattr(args, f"{task}_{side}".replace("-", "_")):
+                repos[(task, side)] = value
+    try:
+        written = space.write_space(Path(args.out), repos)
+    except OSError as err:
+        raise CliError(f"could not write {args.out}: {err.strerror or err}") from err
+    for path in written:
+        print(path)
+    missing = [f"--{task}-{side}" for (task, side), repo in repos.items() if not repo]
+    if missing:
+        print(
+            f"note: no transformers.js copy for {', '.join(missing)}: the page says so on those tasks; "
+            "export one with `distilbert-demo export-web`, push it to a model repository and pass its id",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
 COMMANDS = {
     "compare": run_compare,
     "attention": run_attention,
@@ -533,6 +661,9 @@ COMMANDS = {
     "ladder": run_ladder,
     "doctor": run_doctor,
     "prefetch": run_prefetch,
+    "export-web": run_export_web,
+    "web": run_web,
+    "web-space": run_web_space,
 }
 
 

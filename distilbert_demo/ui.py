@@ -17,7 +17,7 @@ import time
 
 import gradio as gr
 
-from . import doctor, gpu, links, loading, markup, measure, registry, resources
+from . import doctor, flags, gpu, links, markup, measure, registry, resources
 from .attention import core as attention_core
 from .attention.tab import attention_tab
 from .bench.tab import bench_tab
@@ -222,18 +222,7 @@ def serve(app: gr.Blocks, mcp: bool | None = None, **launch_args) -> gr.Blocks:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The app's flags; `overrides` gathers the checkpoints they name, {(task, side): source}."""
     parser = argparse.ArgumentParser(description="BERT vs DistilBERT explorer (Gradio app)")
-    parser.add_argument("--bert", metavar="ID_OR_PATH", help="BERT-side checkpoint; its task is read from its config")
-    parser.add_argument(
-        "--distilbert", metavar="ID_OR_PATH", help="DistilBERT-side checkpoint; its task is read from its config"
-    )
-    for task in registry.TASKS:
-        for side in registry.SIDES:
-            parser.add_argument(
-                f"--{task}-{side}",
-                metavar="ID_OR_PATH",
-                help=f"{task} {side} checkpoint (env {registry.env_var(task, side)}; "
-                f"default {registry.TASKS[task].defaults[side]})",
-            )
+    flags.add_checkpoint_flags(parser)
     parser.add_argument("--threads", type=int, help="torch threads (env DISTILBERT_DEMO_THREADS; default all cores)")
     parser.add_argument(
         "--no-mcp", dest="mcp", action="store_false", default=None, help="no MCP server (env DISTILBERT_DEMO_MCP=0)"
@@ -241,19 +230,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args(argv)
-    args.overrides = {
-        (task, side): value
-        for task in registry.TASKS
-        for side in registry.SIDES
-        if (value := getattr(args, f"{task}_{side}".replace("-", "_")))
-    }
-    for side in registry.SIDES:  # --bert / --distilbert: the task comes from the checkpoint's head
-        source = getattr(args, side)
-        if source:
-            try:
-                args.overrides.setdefault((loading.task_of(source), side), source)
-            except loading.LoadError as err:
-                parser.error(str(err))  # one line and exit 2, as for any bad flag
+    args.overrides = flags.checkpoint_overrides(parser, args)
     return args
 
 

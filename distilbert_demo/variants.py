@@ -168,17 +168,28 @@ def cache_folder(loaded: LoadedModel, cache: Path) -> Path:
 
 
 class _Logits(torch.nn.Module):
-    """Named tensors in, logits out: the graph ONNX Runtime is fed (segment ids only for BERT)."""
+    """Named tensors in, logits out: the graph ONNX Runtime is fed (segment ids only for BERT).
+    A question-answering head returns its two rows of logits, start then end."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: torch.nn.Module, outputs: tuple[str, ...] = ("logits",)):
         super().__init__()
         self.model = model
+        self.outputs = outputs
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
         named = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             named["token_type_ids"] = token_type_ids
-        return self.model(**named).logits
+        out = self.model(**named)
+        if len(self.outputs) == 1:
+            return out[self.outputs[0]]
+        return tuple(out[name] for name in self.outputs)
+
+
+def output_names(loaded: LoadedModel) -> tuple[str, ...]:
+    """The exported graph's outputs, named as transformers' own model outputs (what transformers.js
+    reads from an ONNX session)."""
+    return ("start_logits", "end_logits") if loaded.task == "qa" else ("logits",)
 
 
 def _example_inputs(loaded: LoadedModel) -> dict[str, torch.Tensor]:
@@ -192,7 +203,7 @@ def _exportable(loaded: LoadedModel) -> tuple[torch.nn.Module, dict[str, torch.T
     """An fp32 copy in eval mode (dropout left on mismatches by ~2 logits) that takes named tensors and
     returns logits, an example, and batch and sequence length dynamic: what torch.export is given,
     for ONNX and for torchao's PT2E flow alike."""
-    model = _Logits(copy.deepcopy(loaded.model).to(CPU).float().eval()).eval()
+    model = _Logits(copy.deepcopy(loaded.model).to(CPU).float().eval(), output_names(loaded)).eval()
     example = _example_inputs(loaded)
     batch, seq = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("seq", min=2, max=512)
     return model, example, {name: {0: batch, 1: seq} for name in example}
@@ -214,7 +225,7 @@ def export_onnx(loaded: LoadedModel, folder: Path) -> Path:
             dynamo=True,
             dynamic_shapes=dynamic,
             input_names=list(example),
-            output_names=["logits"],
+            output_names=list(output_names(loaded)),
             verbose=False,
         )
         program.save(str(partial), external_data=False)
