@@ -98,3 +98,19 @@ def self_check(report) -> str:
             detail += f"<br>expected `{esc(check.expected)}`<br>got `{esc(check.got)}`"
         rows.append(f"| {_STATUS_ICONS[check.status]} | {esc(check.name)} | {detail} |")
     return f"**{report.summary()}**\n\n| | Check | Result |\n|---|---|---|\n" + "\n".join(rows)
+
+
+def phones_link(url: str) -> str:
+    """The static page's address as a QR code (segno draws it) and as text: presenter mode's way from
+    the talk to the audience's phones. A small code until the speaker opens it full size."""
+    import segno
+
+    code = segno.make(url, error="m")
+    small = code.svg_data_uri(scale=2, border=1)
+    large = code.svg_data_uri(scale=10, border=2)
+    return (
+        '<details id="phones"><summary title="The page on your phone: open the QR code">'
+        f'<img src="{small}" alt="The page on your phone" class="phones-small"></summary>'
+        f'<div class="phones-panel"><img src="{large}" alt="QR code of {esc(url)}">'
+        f"<p>{esc(url)}</p><p>Both models run and are timed on your own device.</p></div></details>"
+    )

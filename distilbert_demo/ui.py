@@ -82,10 +82,11 @@ def forget_session(request: gr.Request) -> None:
     KEPT.forget_session(request.session_hash)
 
 
-def build_app(store: ModelStore) -> gr.Blocks:
+def build_app(store: ModelStore, web_url: str | None = None) -> gr.Blocks:
     """The page, laid out from the checkpoints' configs: it can be served while the weights are
     still loading in the background (the banner, redrawn on every page load, says which), and a
-    request for a pair that is still loading waits for it."""
+    request for a pair that is still loading waits for it. With `web_url` (the static page's
+    address), presenter mode offers it to the audience's phones as a QR code."""
 
     # Files handed to the page are copied into Gradio's cache; this deletes them with the session TTL.
     # Students' zips are served from STORAGE's own folder, not copied (they are capped there).
@@ -94,6 +95,8 @@ def build_app(store: ModelStore) -> gr.Blocks:
     with gr.Blocks(title="BERT vs DistilBERT", delete_cache=(CACHE_SWEEP_S, int(SESSION_TTL_S))) as app:
         gr.Markdown("# BERT vs DistilBERT, side by side", elem_classes=PRESENTER_HIDE)
         presenter, copy, link_box = _view_bar()
+        if web_url:
+            gr.HTML(markup.phones_link(web_url), elem_id="phones-box", padding=False)
         banner = gr.Markdown(banner_text(store), elem_id="banner", elem_classes=PRESENTER_HIDE)
         # Redrawn every BANNER_REFRESH_S seconds while pairs load, then the timer stops itself.
         timer = gr.Timer(BANNER_REFRESH_S, active=not store.settled())
@@ -219,6 +222,9 @@ def serve(app: gr.Blocks, mcp: bool | None = None, **launch_args) -> gr.Blocks:
     return app
 
 
+WEB_URL_ENV = "DISTILBERT_DEMO_WEB_URL"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The app's flags; `overrides` gathers the checkpoints they name, {(task, side): source}."""
     parser = argparse.ArgumentParser(description="BERT vs DistilBERT explorer (Gradio app)")
@@ -227,10 +233,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-mcp", dest="mcp", action="store_false", default=None, help="no MCP server (env DISTILBERT_DEMO_MCP=0)"
     )
+    parser.add_argument(
+        "--web-url",
+        default=os.environ.get(WEB_URL_ENV) or None,
+        help=f"the static page's address (a Static Space): presenter mode shows it as a QR code (env {WEB_URL_ENV})",
+    )
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args(argv)
     args.overrides = flags.checkpoint_overrides(parser, args)
+    if args.web_url and not args.web_url.startswith(("https://", "http://")):
+        parser.error(f"--web-url must be an http(s) address, not {args.web_url!r}")
     return args
 
 
@@ -277,12 +290,12 @@ def create_app(args: argparse.Namespace) -> gr.Blocks:
         # tensors on the GPU are packed at launch (spaces/zero/__init__.py: startup).
         store.load(list(registry.TASKS))
         logging.info("models ready in %.1f s on %s (ZeroGPU)", time.perf_counter() - started, store.device)
-        return build_app(store)
+        return build_app(store, web_url=args.web_url)
     # The page is laid out from configs and served at once; the weights load in the background
     # (fill-mask first), the banner says what is still loading, and a request waits for its pair.
     loader = store.load_in_background(list(registry.TASKS))
     threading.Thread(target=_when_ready, args=(loader, started, store, threads), daemon=True).start()
-    return build_app(store)
+    return build_app(store, web_url=args.web_url)
 
 
 def exit_on_sigterm() -> None:

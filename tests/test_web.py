@@ -378,3 +378,52 @@ def test_web_space_names_the_repositories_and_carries_the_isolation_headers(tmp_
             assert f"{key.lower()}: {value}" in front
     for name in (*site.vendor()["page"], "package-lock.json", "build.mjs"):
         assert (tmp_path / name).is_file()
+
+
+def test_presenter_mode_offers_the_static_page_to_phones_only_when_configured(browser, tiny_store):
+    from distilbert_demo import ui
+
+    address = "https://someone-distilbert-on-device.static.hf.space"
+    app = ui.build_app(tiny_store, web_url=address)
+    ui.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    tab = Page(browser, app.local_url, viewport={"width": 1280, "height": 720})
+    try:
+        tab.page.goto(app.local_url + "?presenter=1", wait_until="load")
+        summary = tab.page.wait_for_selector("#phones summary", state="visible", timeout=60_000)
+        box = summary.bounding_box()
+        bar = tab.page.query_selector("#view-bar").bounding_box()
+        last_tab = tab.page.query_selector_all("[role=tab]")[-1].bounding_box()
+        assert box["y"] + box["height"] <= last_tab["y"] + last_tab["height"], "on the tabs' line"
+        assert last_tab["x"] + last_tab["width"] <= box["x"] and box["x"] + box["width"] <= bar["x"], "covers nothing"
+        summary.click()
+        panel = tab.page.wait_for_selector("#phones .phones-panel img", state="visible")
+        shown = panel.bounding_box()
+        assert shown["width"] >= 400 and shown["y"] + shown["height"] <= 720
+        assert address in tab.page.inner_text("#phones .phones-panel")
+        assert panel.get_attribute("src").startswith("data:image/svg+xml")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        tab.page.screenshot(path=str(SCREENSHOTS / "presenter-phones.png"))
+        tab.page.uncheck("#presenter-toggle input")
+        tab.page.wait_for_selector("#phones summary", state="hidden")
+    finally:
+        tab.close()
+        app.close()
+
+
+def test_no_phones_link_without_an_address(launched_app, browser):
+    tab = Page(browser, launched_app, viewport={"width": 1280, "height": 720})
+    try:
+        tab.page.goto(launched_app + "?presenter=1", wait_until="load")
+        tab.page.wait_for_selector("#presenter-toggle", timeout=60_000)
+        assert tab.page.query_selector("#phones") is None
+    finally:
+        tab.close()
+
+
+def test_the_web_url_flag_takes_only_an_address():
+    from distilbert_demo import ui
+
+    assert ui.parse_args(["--web-url", "https://example.org/x"]).web_url == "https://example.org/x"
+    with pytest.raises(SystemExit) as refused:
+        ui.parse_args(["--web-url", "javascript:alert(1)"])
+    assert refused.value.code == 2
