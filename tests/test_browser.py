@@ -57,13 +57,14 @@ def test_sentiment_example_click(page):
 
 def _click_cell(page, selector, layer, head):
     """Click the centre of (layer, head) in a model view image, scaled to its drawn size."""
-    from distilbert_demo.attention.figures import CELL, GAP, MARGIN
+    from distilbert_demo.attention.figures import CELL, cell_origin
 
     image = page.locator(f"{selector} img")
     box = image.bounding_box()
     natural_w, natural_h = image.evaluate("e => [e.naturalWidth, e.naturalHeight]")
-    x = (MARGIN + head * (CELL + GAP) + CELL / 2) * box["width"] / natural_w
-    y = (MARGIN + layer * (CELL + GAP) + CELL / 2) * box["height"] / natural_h
+    left, top = cell_origin(layer, head)
+    x = (left + CELL / 2) * box["width"] / natural_w
+    y = (top + CELL / 2) * box["height"] / natural_h
     image.click(position={"x": x, "y": y})
 
 

@@ -48,9 +48,8 @@ def test_qa_chart_keeps_spans_with_the_same_text_apart():
 
 class Click:
     def __init__(self, layer: int, head: int):
-        x = attention_figures.MARGIN + head * (attention_figures.CELL + attention_figures.GAP) + 3
-        y = attention_figures.MARGIN + layer * (attention_figures.CELL + attention_figures.GAP) + 3
-        self.index = (x, y)
+        x, y = attention_figures.cell_origin(layer, head)
+        self.index = (x + 3, y + 3)
 
 
 def shown_layers(fig_b, fig_d, text):
