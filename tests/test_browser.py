@@ -287,7 +287,101 @@ def test_presenter_attention_fits_a_projector(browser, launched_app):
     page.locator("#attention-run").click()
     expect(page.locator("#alignment")).to_contain_text("is shown next to BERT layer", timeout=60_000)
     figures = ["#bert-head-map .js-plotly-plot", "#distil-head-map .js-plotly-plot"]
+    for figure in figures:  # drawn before the screenshot (plotly draws after the text arrives)
+        expect(page.locator(f"{figure} .heatmaplayer")).to_have_count(1, timeout=20_000)
     _assert_presenter_view(page, "attention", "#alignment", figures, ["#alignment p"])
+    page.close()
+
+
+ATTENTION_FIGURES = ["#bert-head-map .js-plotly-plot", "#distil-head-map .js-plotly-plot"]
+MODEL_VIEWS = ["#bert-model-view img", "#distil-model-view img"]
+
+# What covers the middle of a figure: any visible element with a background that is neither the
+# figure nor inside it nor behind it (Gradio's loading cover is one, drawn over the whole block).
+COVERS = """(figure) => {
+  const box = figure.getBoundingClientRect();
+  const x = box.left + box.width / 2, y = box.top + box.height / 2;
+  const block = figure.closest('.block') || figure.parentElement;
+  const covers = [];
+  for (const el of block.querySelectorAll('*')) {
+    if (el === figure || figure.contains(el) || el.contains(figure)) continue;
+    const r = el.getBoundingClientRect(), style = getComputedStyle(el);
+    if (!(r.left <= x && x <= r.right && r.top <= y && y <= r.bottom)) continue;
+    const paint = style.backgroundColor.match(/[\\d.]+/g) || [];
+    const opaque = paint.length === 3 || (paint.length === 4 && parseFloat(paint[3]) > 0);
+    if (opaque && parseFloat(style.opacity) > 0 && style.visibility !== 'hidden' && style.display !== 'none')
+      covers.push(el.className || el.tagName);
+  }
+  return covers;
+}"""
+
+
+def _assert_figures_shown(page, selectors: list[str]) -> None:
+    for selector in selectors:
+        figure = page.locator(selector).first
+        expect(figure).to_be_visible()
+        assert figure.evaluate(COVERS) == [], selector
+
+
+def test_presenter_attention_redraw_keeps_the_old_figures_on_screen(browser, launched_app, monkeypatch):
+    """A slider's redraw leaves the four figures in view until the new ones arrive (it used to blank
+    them to white under a spinner for up to 1.4 s); the model views' numbers are projector-sized."""
+    import threading
+
+    from distilbert_demo.attention import figures as attention_figures
+
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=attention&example=2&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    page.locator("#attention-run").click()
+    expect(page.locator("#distil-head-map")).to_contain_text("DistilBERT layer 0 head 0", timeout=60_000)
+    expect(page.locator(MODEL_VIEWS[1])).to_be_visible()
+
+    # the model views: their numbers drawn at >= 16 px, nothing of the page over the title and numbers
+    for selector in MODEL_VIEWS:
+        image = page.locator(selector)
+        image.scroll_into_view_if_needed()
+        box = image.bounding_box()
+        natural_w, natural_h = image.evaluate("e => [e.naturalWidth, e.naturalHeight]")
+        assert attention_figures.FONT_PX * box["width"] / natural_w >= AXIS_PX, (selector, box, natural_w)
+        # points of the title and head-number rows, and of the layer-number column (image pixels)
+        left, top = attention_figures.cell_origin(0, 0)
+        margins = [(x, y) for x in (4, natural_w * 0.4, natural_w - 4) for y in (4, top - 6)]
+        margins += [(left / 2, top + f * (natural_h - top)) for f in (0.1, 0.5)]
+        hits = image.evaluate(
+            """(img, points) => points.map(([x, y]) => {
+                 const r = img.getBoundingClientRect(), s = r.width / img.naturalWidth;
+                 return document.elementFromPoint(r.left + x * s, r.top + y * s) === img;
+               })""",
+            margins,
+        )
+        assert all(hits), (selector, margins, hits)
+    page.locator("#distil-model-view").screenshot(path=SCREENSHOTS / "presenter-attention-model-view.png")
+    page.locator("#attention-maps").scroll_into_view_if_needed()
+
+    # hold the next redraw on the server, and look at the page meanwhile
+    entered, release = threading.Event(), threading.Event()
+    real = attention_figures.head_figures
+
+    def held(*args, **kwargs):
+        entered.set()
+        release.wait(timeout=30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(attention_figures, "head_figures", held)
+    try:
+        head = page.locator("#distil-head input[type=number]")
+        head.fill("1")
+        head.press("Enter")
+        assert entered.wait(timeout=30), "the redraw never reached the server"
+        page.wait_for_timeout(400)  # Gradio shows its loading cover at once; give it time to show
+        page.screenshot(path=SCREENSHOTS / "presenter-attention-redrawing.png")
+        _assert_figures_shown(page, ATTENTION_FIGURES + MODEL_VIEWS)
+    finally:
+        release.set()
+    expect(page.locator("#distil-head-map")).to_contain_text("DistilBERT layer 0 head 1", timeout=20_000)
+    expect(page.locator("#bert-head-map")).to_contain_text("head 1")  # BERT's head follows
+    _assert_figures_shown(page, ATTENTION_FIGURES + MODEL_VIEWS)
     page.close()
 
 
