@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..explain import views as explain_views
 from ..explain.core import Explanation
-from ..markup import esc
+from ..markup import caveat_line, esc
 from ..palette import TITLES
 from .core import Evaluation, ReelCase
 
@@ -21,11 +21,11 @@ def summary_table(result: Evaluation) -> str:
             f"{model.seconds:.2f} s | {model.examples_per_second:.1f} |"
         )
     return (
-        f"### {esc(result.verdict())}\n\n"
+        f"### {esc(result.headline())}\n\n{caveat_line(result.caveats())}"
         "| | Checkpoint | Accuracy | 95% CI (Wilson) | Time | Examples / s |\n|---|---|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n\n**Retention** (DistilBERT / BERT accuracy): "
-        + (f"{result.retention:.1%}" if result.retention_defined else "undefined (BERT is at chance level)")
+        + (f"{result.retention:.1%}" if result.retention_defined else "undefined (see above)")
         + " · "
         f"**agreement** between the two: {result.agreement:.1%} · {len(result.data)} examples "
         f"from {esc(result.data.name)}. <small>Time: the models' forward passes, in batches of "
