@@ -421,6 +421,8 @@ def test_the_disagreement_reel_steps_through_three_cases(browser, launched_app):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{launched_app}?tab=evaluate", wait_until="load")
     page.locator("#evaluate-run").click()
+    expect(page.locator("#evaluate-summary")).to_contain_text("Retention", timeout=180_000)
+    page.get_by_role("tab", name="Disagreement reel").click()
     case = page.locator("#reel-case")
     expect(case).to_contain_text("Disagreement 1 of", timeout=180_000)
     total = int(case.inner_text().split("Disagreement 1 of ")[1].split()[0])
@@ -437,3 +439,49 @@ def test_the_disagreement_reel_steps_through_three_cases(browser, launched_app):
     page.locator("#reel-previous").click()
     expect(case).to_contain_text(f"Disagreement 2 of {total}", timeout=60_000)
     page.close()
+
+
+def test_presenter_reel_is_a_view_that_fits_a_projector(browser, launched_app):
+    """The reel has a view of its own: the case, both predictions, both saliency rows and the two
+    buttons on one 1280x720 screen (they used to start at 1344 px, under the results)."""
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=evaluate&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    reel_tab = page.get_by_role("tab", name="Disagreement reel")
+    expect(reel_tab).to_be_visible()  # reachable from the start, before any evaluation
+    reel_tab.click()
+    expect(page.locator("#reel-case")).to_contain_text("Press Evaluate")  # says how to fill it
+    page.get_by_role("tab", name="Results").click()
+    page.locator("#evaluate-run").click()
+    summary = page.locator("#evaluate-summary")
+    expect(summary).to_contain_text("Retention", timeout=180_000)
+    expect(page.locator("#evaluate-bert-confusion .js-plotly-plot")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "presenter-evaluate.png")
+    reel_tab.click()
+    case = page.locator("#reel-case")
+    expect(case).to_contain_text("Disagreement 1 of", timeout=120_000)
+    for number in (1, 2):
+        if number > 1:
+            page.locator("#reel-next").click()
+            expect(case).to_contain_text(f"Disagreement {number} of", timeout=60_000)
+        saliency = page.locator("#reel-saliency .js-plotly-plot")
+        expect(saliency.locator(".heatmaplayer")).to_have_count(2, timeout=60_000)  # one row per model
+        page.wait_for_timeout(500)  # plotly's first draw settles
+        page.screenshot(path=SCREENSHOTS / f"presenter-reel-{number}.png")
+        expect(case.locator("td", has_text="✗ wrong")).to_have_count(1)  # both predictions, one wrong
+        expect(case.locator("tr")).to_have_count(4)  # header, truth, BERT, DistilBERT
+        for selector in ["#reel-previous", "#reel-next", "#reel-case", "#reel-case table", "#reel-case blockquote"]:
+            _assert_inside(page, selector)
+        # both saliency rows: each heatmap as drawn, not only the figure's frame
+        for row in range(2):
+            _assert_inside(page, f"#reel-saliency .heatmaplayer >> nth={row}")
+        assert _font_px(page.locator("#reel-case td").first) >= BODY_PX
+        assert _font_px(page.locator("#reel-case blockquote p").first) >= BODY_PX
+    page.close()
+
+
+def _assert_inside(page, selector: str) -> None:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None and box["width"] > 0 and box["height"] > 0, selector
+    inside = box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= PROJECTOR["width"]
+    assert inside and box["y"] + box["height"] <= PROJECTOR["height"], (selector, box)

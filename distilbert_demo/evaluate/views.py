@@ -33,9 +33,9 @@ def summary_table(result: Evaluation) -> str:
     )
 
 
-def reel_case(case: ReelCase, position: int, total: int, saliency: Explanation | None = None) -> str:
-    """One disagreement: the text, the truth, both predictions with their probabilities, and what
-    explained them (the saliency summary) when given."""
+def reel_case(case: ReelCase, position: int, total: int) -> str:
+    """One disagreement: where it stands in the reel, the text, the truth, both predictions with
+    their probabilities. What explained them is reel_explained's (under the saliency rows)."""
     marks = {side: "✗ wrong" if case.wrong == side else "✓ right" for side in ("bert", "distilbert")}
     return (
         f"**Disagreement {position + 1} of {total}** (the wrong model's most confident first) · "
@@ -44,5 +44,10 @@ def reel_case(case: ReelCase, position: int, total: int, saliency: Explanation |
         f"| truth | {esc(case.label)} | | |\n"
         f"| {TITLES['bert']} | {esc(case.bert)} | {case.bert_probability:.1%} | {marks['bert']} |\n"
         f"| {TITLES['distilbert']} | {esc(case.distilbert)} | {case.distilbert_probability:.1%} | "
-        f"{marks['distilbert']} |" + ("" if saliency is None else "\n\n" + explain_views.summary(saliency))
+        f"{marks['distilbert']} |"
     )
+
+
+def reel_explained(saliency: Explanation) -> str:
+    """What explained a reel case's two answers: explain's own summary (method, top tokens, completeness)."""
+    return explain_views.summary(saliency)

@@ -58,8 +58,9 @@ def test_a_step_of_the_reel_shows_both_models_saliency_and_the_aligned_attention
         0, "The food was cold and the staff rude.", "negative", "positive", 0.8, "negative", 0.6, "bert"
     )
     show = reel_handler(tiny_store)
-    text, saliency, attention = show(KEPT.put("local", [case, case]), 5)  # past the end: the last case
-    assert text.startswith("**Disagreement 2 of 2**") and "✗ wrong" in text and "convergence delta" in text
+    text, saliency, explained, attention, position = show(KEPT.put("local", [case, case]), 5)
+    assert position == 1  # past the end: the last case, and the page's position with it (Previous goes to 1)
+    assert text.startswith("**Disagreement 2 of 2**") and "✗ wrong" in text and "convergence delta" in explained
     assert "\n| truth | negative |" in text  # a Markdown table, not escaped text
     assert len(saliency.data) == 2  # one row of tokens per model
     pair: Pair = tiny_store.pair("sentiment")
