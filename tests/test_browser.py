@@ -445,12 +445,11 @@ def test_presenter_reel_is_a_view_that_fits_a_projector(browser, launched_app):
     """The reel has a view of its own: the case, both predictions, both saliency rows and the two
     buttons on one 1280x720 screen (they used to start at 1344 px, under the results)."""
     page = browser.new_page(viewport=PROJECTOR)
-    page.goto(f"{launched_app}?tab=evaluate&presenter=1", wait_until="load")
+    page.goto(f"{launched_app}?tab=reel&presenter=1", wait_until="load")  # a link of its own
     expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
     reel_tab = page.get_by_role("tab", name="Disagreement reel")
-    expect(reel_tab).to_be_visible()  # reachable from the start, before any evaluation
-    reel_tab.click()
-    expect(page.locator("#reel-case")).to_contain_text("Press Evaluate")  # says how to fill it
+    expect(reel_tab).to_have_attribute("aria-selected", "true", timeout=30_000)
+    expect(page.locator("#reel-case")).to_contain_text("Press Evaluate")  # before any evaluation: how to fill it
     page.get_by_role("tab", name="Results").click()
     page.locator("#evaluate-run").click()
     summary = page.locator("#evaluate-summary")
@@ -477,6 +476,11 @@ def test_presenter_reel_is_a_view_that_fits_a_projector(browser, launched_app):
             _assert_inside(page, f"#reel-saliency .heatmaplayer >> nth={row}")
         assert _font_px(page.locator("#reel-case td").first) >= BODY_PX
         assert _font_px(page.locator("#reel-case blockquote p").first) >= BODY_PX
+    # the link to this view names the reel (the page sends every selected tab, links.on_screen)
+    page.locator("#copy-link").click()
+    expect(page.locator("#view-link textarea")).to_have_value(
+        f"{launched_app.rstrip('/')}/?tab=reel&presenter=1", timeout=20_000
+    )
     page.close()
 
 

@@ -96,11 +96,13 @@
     return [];
   };
 
-  // The tab on screen, as the id its link uses (?tab=<id>).
-  demo.currentTab = () => {
-    const selected = document.querySelector("[role=tab][aria-selected=true][data-tab-id]");
-    return selected ? selected.dataset.tabId : "";
-  };
+  // The tabs on screen, outermost first (a tab may hold views of its own): the server turns
+  // their ids into the id a link uses (?tab=<id>, links.on_screen).
+  demo.currentTab = () =>
+    [...document.querySelectorAll("[role=tab][aria-selected=true][data-tab-id]")]
+      .filter((tab) => tab.offsetParent !== null)
+      .map((tab) => tab.dataset.tabId)
+      .join(" ");
 
   // Copy a query string (built by the server from what is on screen) as a full link.
   demo.copyLink = (query) => {

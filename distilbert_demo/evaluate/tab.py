@@ -79,7 +79,8 @@ def reel_handler(store: ModelStore):
         """The model work (any process): one case's text, saliency and aligned attention."""
         shown = core.reel_view(store.pair("sentiment"), case, REEL_STEPS)
         return (
-            views.reel_case(case, position, total),
+            views.reel_position(case, position, total),
+            views.reel_case(case, shown.saliency.untrained),
             figures.saliency_figure(shown.saliency),
             views.reel_explained(shown.saliency),
             figures.aligned_attention_figure(shown.attention),
@@ -92,9 +93,9 @@ def reel_handler(store: ModelStore):
         try:
             reel = KEPT.get(session_of(request), reel_key, again="Evaluate") if reel_key else []
         except LookupError as expired:
-            return error_markdown(str(expired)), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), error_markdown(str(expired)), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         if not reel:
-            return EMPTY_REEL, None, "", None, 0
+            return EMPTY_REEL, "", None, "", None, 0
         position = max(0, min(int(position or 0), len(reel) - 1))  # Next at the last case stays there
         return (*explain_case(reel[position], position, len(reel)), position)
 
@@ -151,11 +152,17 @@ def evaluate_tab(store: ModelStore) -> gr.Tabs:
                 "first: why each answered as it did.",
                 elem_classes=PRESENTER_HIDE,
             )
-            with gr.Row(elem_id="reel-buttons"):
-                previous = gr.Button("◀ Previous", elem_id="reel-previous", size="md")
-                following = gr.Button("Next ▶", elem_id="reel-next", size="md", variant="primary")
+            with gr.Column(elem_id="reel-case"):  # the buttons, where the case stands, the case
+                with gr.Row(equal_height=True):
+                    previous = gr.Button("◀ Previous", elem_id="reel-previous", size="md", scale=0, min_width=170)
+                    where = gr.Markdown(BEFORE_REEL, elem_id="reel-position")
+                    following = gr.Button(
+                        "Next ▶", elem_id="reel-next", size="md", variant="primary", scale=0, min_width=170
+                    )
+                case_text = gr.Markdown(elem_id="reel-text", elem_classes="verdict")
             shown = [
-                gr.Markdown(BEFORE_REEL, elem_id="reel-case"),
+                where,
+                case_text,
                 gr.Plot(label="Saliency", elem_id="reel-saliency"),
                 gr.Markdown(elem_id="reel-explained", elem_classes=PRESENTER_HIDE),
                 gr.Plot(label="Aligned attention", elem_id="reel-attention"),
@@ -187,7 +194,7 @@ def evaluate_tab(store: ModelStore) -> gr.Tabs:
             outputs=[*shown, position],
             concurrency_id=HEAVY_QUEUE,
             show_progress="minimal",  # the case on screen stays until the next one is explained
-            show_progress_on=shown[0],
+            show_progress_on=shown[1],
             api_visibility="private",
         )
     return views_tabs

@@ -33,19 +33,29 @@ def summary_table(result: Evaluation) -> str:
     )
 
 
-def reel_case(case: ReelCase, position: int, total: int) -> str:
-    """One disagreement: where it stands in the reel, the text, the truth, both predictions with
-    their probabilities. What explained them is reel_explained's (under the saliency rows)."""
+UNTRAINED_REEL = "Untrained twins (random weights): these answers and the tokens behind them mean nothing"
+
+
+def reel_position(case: ReelCase, position: int, total: int) -> str:
+    """Where a case stands in the reel (the line between its Previous and Next buttons)."""
+    return (
+        f"**Disagreement {position + 1} of {total}** · example {case.index + 1} · "
+        "the wrong model's most confident first"
+    )
+
+
+def reel_case(case: ReelCase, untrained: bool = False) -> str:
+    """One disagreement: the text, the truth, both predictions with their probabilities (and, on
+    twins, that they mean nothing). What explained them is reel_explained's."""
     marks = {side: "✗ wrong" if case.wrong == side else "✓ right" for side in ("bert", "distilbert")}
     return (
-        f"**Disagreement {position + 1} of {total}** (the wrong model's most confident first) · "
-        f"example {case.index + 1} of the set\n\n> {esc(case.text)}\n\n"
+        f"> {esc(case.text)}\n\n"
         f"| | prediction | probability | |\n|---|---|---|---|\n"
         f"| truth | {esc(case.label)} | | |\n"
         f"| {TITLES['bert']} | {esc(case.bert)} | {case.bert_probability:.1%} | {marks['bert']} |\n"
         f"| {TITLES['distilbert']} | {esc(case.distilbert)} | {case.distilbert_probability:.1%} | "
-        f"{marks['distilbert']} |"
-    )
+        f"{marks['distilbert']} |\n\n" + caveat_line([UNTRAINED_REEL] if untrained else [])
+    ).strip()
 
 
 def reel_explained(saliency: Explanation) -> str:
