@@ -1,6 +1,7 @@
 """Links to a view of the page, for a speaker's bookmarks and the "copy link" button (no Gradio).
 
     ?tab=attention&example=2&presenter=1
+    ?tab=reel&presenter=1                      (a view inside a tab: Evaluate's disagreement reel)
     ?tab=compare&task=sentiment&text=The+food+was+cold.
 
 `example` numbers the shipped examples from 1 (resources.example_rows); a text that is not one of
@@ -26,6 +27,8 @@ TABS = {
     "benchmark": "Benchmark",
     "ladder": "Ladder",
 }
+# Views inside a tab that a link opens too: link id -> (the tab, the view's tab id inside it)
+INNER = {"reel": ("evaluate", "evaluate-reel")}
 TABS_WITH_TEXT = ("compare", "attention")  # the tabs whose text box a link fills
 MAX_LINK_TEXT = 2_000  # characters of text a link carries (browsers and servers cap URLs near 8 KB)
 TRUE = {"1", "true", "yes", "on"}
@@ -38,6 +41,7 @@ class View:
     text: str | None = None
     question: str | None = None
     presenter: bool = False
+    inner: str | None = None  # a view inside the tab (INNER), by its tab id
 
 
 def parse(query: dict[str, str]) -> View:
@@ -57,7 +61,16 @@ def parse(query: dict[str, str]) -> View:
             task = text = question = None
         if text is not None and len(text) > MAX_CHARS:
             text = None
-    return View(tab if tab in TABS else None, task, text, question, presenter)
+    tab, inner = INNER.get(tab, (tab, None))
+    return View(tab if tab in TABS else None, task, text, question, presenter, inner)
+
+
+def on_screen(tab_ids: str) -> str:
+    """The link id of what the browser shows, from the ids of its selected tabs (page.js): an inner
+    view's own id (INNER) when one of them is on screen, else the outermost tab's."""
+    ids = str(tab_ids or "").split()
+    inner = [link for link, (_, view) in INNER.items() if view in ids]
+    return inner[0] if inner else (ids[0] if ids else "")
 
 
 def query(
@@ -65,7 +78,7 @@ def query(
 ) -> str:
     """The query string that reopens this view: the example's number when the text is one of the
     shipped examples, the text itself when it is short enough for a link, else the tab alone."""
-    params: dict[str, str] = {"tab": tab} if tab in TABS else {}
+    params: dict[str, str] = {"tab": tab} if tab in TABS or tab in INNER else {}
     if tab in TABS_WITH_TEXT and task in registry.TASKS and text:
         question = (question or "") if task == "qa" else ""
         # The Attention tab has no question box: its text matches an example by task and text alone.

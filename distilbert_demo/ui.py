@@ -125,7 +125,7 @@ def build_app(store: ModelStore, web_url: str | None = None) -> gr.Blocks:
         # A link opens a view: ?tab=attention&example=2&presenter=1 (a speaker's bookmarks; a reload keeps it).
         app.load(
             open_view,
-            outputs=[tabs, presenter, *compare_fields, *attention_fields],
+            outputs=[tabs, presenter, built["evaluate"], *compare_fields, *attention_fields],
             queue=False,
             api_visibility="private",
         )
@@ -173,20 +173,22 @@ def _wire_view_bar(presenter: gr.Checkbox, copy: gr.Button, link_box: gr.Textbox
 
 def view_query(tab, presenter, task, text, question, attention_task, attention_text) -> str:
     """The query string of what is on screen (links.py); the browser turns it into a full link."""
+    tab = links.on_screen(tab)  # the browser sends the ids of every selected tab, outermost first
     if tab == "attention":
         return links.query(tab, attention_task, attention_text, presenter=presenter)
     return links.query(tab, task, text, question, presenter=presenter)
 
 
 def open_view(request: gr.Request):
-    """The tab, the presenter switch and the text a link asks for (links.py); what it does not name
-    stays as it is. The Attention tab gets the same text as Compare."""
+    """The tab (and the view inside it), the presenter switch and the text a link asks for
+    (links.py); what it does not name stays as it is. The Attention tab gets the same text as Compare."""
     view = links.parse(dict(request.query_params) if request is not None else {})
     tab = gr.Tabs(selected=view.tab) if view.tab else gr.skip()
+    inner = gr.Tabs(selected=view.inner) if view.inner else gr.skip()  # only Evaluate has views inside
     presenter = True if view.presenter else gr.skip()
     if view.task is None or view.text is None:
-        return (tab, presenter, *[gr.skip()] * 5)
-    return (tab, presenter, view.task, view.text, view.question or "", view.task, view.text)
+        return (tab, presenter, inner, *[gr.skip()] * 5)
+    return (tab, presenter, inner, view.task, view.text, view.question or "", view.task, view.text)
 
 
 def mcp_wanted(flag: bool | None = None) -> bool:

@@ -57,13 +57,14 @@ def test_sentiment_example_click(page):
 
 def _click_cell(page, selector, layer, head):
     """Click the centre of (layer, head) in a model view image, scaled to its drawn size."""
-    from distilbert_demo.attention.figures import CELL, GAP, MARGIN
+    from distilbert_demo.attention.figures import CELL, cell_origin
 
     image = page.locator(f"{selector} img")
     box = image.bounding_box()
     natural_w, natural_h = image.evaluate("e => [e.naturalWidth, e.naturalHeight]")
-    x = (MARGIN + head * (CELL + GAP) + CELL / 2) * box["width"] / natural_w
-    y = (MARGIN + layer * (CELL + GAP) + CELL / 2) * box["height"] / natural_h
+    left, top = cell_origin(layer, head)
+    x = (left + CELL / 2) * box["width"] / natural_w
+    y = (top + CELL / 2) * box["height"] / natural_h
     image.click(position={"x": x, "y": y})
 
 
@@ -286,7 +287,101 @@ def test_presenter_attention_fits_a_projector(browser, launched_app):
     page.locator("#attention-run").click()
     expect(page.locator("#alignment")).to_contain_text("is shown next to BERT layer", timeout=60_000)
     figures = ["#bert-head-map .js-plotly-plot", "#distil-head-map .js-plotly-plot"]
+    for figure in figures:  # drawn before the screenshot (plotly draws after the text arrives)
+        expect(page.locator(f"{figure} .heatmaplayer")).to_have_count(1, timeout=20_000)
     _assert_presenter_view(page, "attention", "#alignment", figures, ["#alignment p"])
+    page.close()
+
+
+ATTENTION_FIGURES = ["#bert-head-map .js-plotly-plot", "#distil-head-map .js-plotly-plot"]
+MODEL_VIEWS = ["#bert-model-view img", "#distil-model-view img"]
+
+# What covers the middle of a figure: any visible element with a background that is neither the
+# figure nor inside it nor behind it (Gradio's loading cover is one, drawn over the whole block).
+COVERS = """(figure) => {
+  const box = figure.getBoundingClientRect();
+  const x = box.left + box.width / 2, y = box.top + box.height / 2;
+  const block = figure.closest('.block') || figure.parentElement;
+  const covers = [];
+  for (const el of block.querySelectorAll('*')) {
+    if (el === figure || figure.contains(el) || el.contains(figure)) continue;
+    const r = el.getBoundingClientRect(), style = getComputedStyle(el);
+    if (!(r.left <= x && x <= r.right && r.top <= y && y <= r.bottom)) continue;
+    const paint = style.backgroundColor.match(/[\\d.]+/g) || [];
+    const opaque = paint.length === 3 || (paint.length === 4 && parseFloat(paint[3]) > 0);
+    if (opaque && parseFloat(style.opacity) > 0 && style.visibility !== 'hidden' && style.display !== 'none')
+      covers.push(el.className || el.tagName);
+  }
+  return covers;
+}"""
+
+
+def _assert_figures_shown(page, selectors: list[str]) -> None:
+    for selector in selectors:
+        figure = page.locator(selector).first
+        expect(figure).to_be_visible()
+        assert figure.evaluate(COVERS) == [], selector
+
+
+def test_presenter_attention_redraw_keeps_the_old_figures_on_screen(browser, launched_app, monkeypatch):
+    """A slider's redraw leaves the four figures in view until the new ones arrive (it used to blank
+    them to white under a spinner for up to 1.4 s); the model views' numbers are projector-sized."""
+    import threading
+
+    from distilbert_demo.attention import figures as attention_figures
+
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=attention&example=2&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    page.locator("#attention-run").click()
+    expect(page.locator("#distil-head-map")).to_contain_text("DistilBERT layer 0 head 0", timeout=60_000)
+    expect(page.locator(MODEL_VIEWS[1])).to_be_visible()
+
+    # the model views: their numbers drawn at >= 16 px, nothing of the page over the title and numbers
+    for selector in MODEL_VIEWS:
+        image = page.locator(selector)
+        image.scroll_into_view_if_needed()
+        box = image.bounding_box()
+        natural_w, natural_h = image.evaluate("e => [e.naturalWidth, e.naturalHeight]")
+        assert attention_figures.FONT_PX * box["width"] / natural_w >= AXIS_PX, (selector, box, natural_w)
+        # points of the title and head-number rows, and of the layer-number column (image pixels)
+        left, top = attention_figures.cell_origin(0, 0)
+        margins = [(x, y) for x in (4, natural_w * 0.4, natural_w - 4) for y in (4, top - 6)]
+        margins += [(left / 2, top + f * (natural_h - top)) for f in (0.1, 0.5)]
+        hits = image.evaluate(
+            """(img, points) => points.map(([x, y]) => {
+                 const r = img.getBoundingClientRect(), s = r.width / img.naturalWidth;
+                 return document.elementFromPoint(r.left + x * s, r.top + y * s) === img;
+               })""",
+            margins,
+        )
+        assert all(hits), (selector, margins, hits)
+    page.locator("#distil-model-view").screenshot(path=SCREENSHOTS / "presenter-attention-model-view.png")
+    page.locator("#attention-maps").scroll_into_view_if_needed()
+
+    # hold the next redraw on the server, and look at the page meanwhile
+    entered, release = threading.Event(), threading.Event()
+    real = attention_figures.head_figures
+
+    def held(*args, **kwargs):
+        entered.set()
+        release.wait(timeout=30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(attention_figures, "head_figures", held)
+    try:
+        head = page.locator("#distil-head input[type=number]")
+        head.fill("1")
+        head.press("Enter")
+        assert entered.wait(timeout=30), "the redraw never reached the server"
+        page.wait_for_timeout(400)  # Gradio shows its loading cover at once; give it time to show
+        page.screenshot(path=SCREENSHOTS / "presenter-attention-redrawing.png")
+        _assert_figures_shown(page, ATTENTION_FIGURES + MODEL_VIEWS)
+    finally:
+        release.set()
+    expect(page.locator("#distil-head-map")).to_contain_text("DistilBERT layer 0 head 1", timeout=20_000)
+    expect(page.locator("#bert-head-map")).to_contain_text("head 1")  # BERT's head follows
+    _assert_figures_shown(page, ATTENTION_FIGURES + MODEL_VIEWS)
     page.close()
 
 
@@ -326,6 +421,8 @@ def test_the_disagreement_reel_steps_through_three_cases(browser, launched_app):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{launched_app}?tab=evaluate", wait_until="load")
     page.locator("#evaluate-run").click()
+    expect(page.locator("#evaluate-summary")).to_contain_text("Retention", timeout=180_000)
+    page.get_by_role("tab", name="Disagreement reel").click()
     case = page.locator("#reel-case")
     expect(case).to_contain_text("Disagreement 1 of", timeout=180_000)
     total = int(case.inner_text().split("Disagreement 1 of ")[1].split()[0])
@@ -342,3 +439,53 @@ def test_the_disagreement_reel_steps_through_three_cases(browser, launched_app):
     page.locator("#reel-previous").click()
     expect(case).to_contain_text(f"Disagreement 2 of {total}", timeout=60_000)
     page.close()
+
+
+def test_presenter_reel_is_a_view_that_fits_a_projector(browser, launched_app):
+    """The reel has a view of its own: the case, both predictions, both saliency rows and the two
+    buttons on one 1280x720 screen (they used to start at 1344 px, under the results)."""
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=reel&presenter=1", wait_until="load")  # a link of its own
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    reel_tab = page.get_by_role("tab", name="Disagreement reel")
+    expect(reel_tab).to_have_attribute("aria-selected", "true", timeout=30_000)
+    expect(page.locator("#reel-case")).to_contain_text("Press Evaluate")  # before any evaluation: how to fill it
+    page.get_by_role("tab", name="Results").click()
+    page.locator("#evaluate-run").click()
+    summary = page.locator("#evaluate-summary")
+    expect(summary).to_contain_text("Retention", timeout=180_000)
+    expect(page.locator("#evaluate-bert-confusion .js-plotly-plot")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "presenter-evaluate.png")
+    reel_tab.click()
+    case = page.locator("#reel-case")
+    expect(case).to_contain_text("Disagreement 1 of", timeout=120_000)
+    for number in (1, 2):
+        if number > 1:
+            page.locator("#reel-next").click()
+            expect(case).to_contain_text(f"Disagreement {number} of", timeout=60_000)
+        saliency = page.locator("#reel-saliency .js-plotly-plot")
+        expect(saliency.locator(".heatmaplayer")).to_have_count(2, timeout=60_000)  # one row per model
+        page.wait_for_timeout(500)  # plotly's first draw settles
+        page.screenshot(path=SCREENSHOTS / f"presenter-reel-{number}.png")
+        expect(case.locator("td", has_text="✗ wrong")).to_have_count(1)  # both predictions, one wrong
+        expect(case.locator("tr")).to_have_count(4)  # header, truth, BERT, DistilBERT
+        for selector in ["#reel-previous", "#reel-next", "#reel-case", "#reel-case table", "#reel-case blockquote"]:
+            _assert_inside(page, selector)
+        # both saliency rows: each heatmap as drawn, not only the figure's frame
+        for row in range(2):
+            _assert_inside(page, f"#reel-saliency .heatmaplayer >> nth={row}")
+        assert _font_px(page.locator("#reel-case td").first) >= BODY_PX
+        assert _font_px(page.locator("#reel-case blockquote p").first) >= BODY_PX
+    # the link to this view names the reel (the page sends every selected tab, links.on_screen)
+    page.locator("#copy-link").click()
+    expect(page.locator("#view-link textarea")).to_have_value(
+        f"{launched_app.rstrip('/')}/?tab=reel&presenter=1", timeout=20_000
+    )
+    page.close()
+
+
+def _assert_inside(page, selector: str) -> None:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None and box["width"] > 0 and box["height"] > 0, selector
+    inside = box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= PROJECTOR["width"]
+    assert inside and box["y"] + box["height"] <= PROJECTOR["height"], (selector, box)

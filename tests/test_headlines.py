@@ -20,6 +20,7 @@ from distilbert_demo.compare import core as compare
 from distilbert_demo.compare import figures as compare_figures
 from distilbert_demo.compare import views as compare_views
 from distilbert_demo.compare.tab import compare_handler
+from distilbert_demo.evaluate import views as evaluate_views
 from distilbert_demo.evaluate.core import Evaluation, ModelEvaluation
 from distilbert_demo.kept import KEPT
 from distilbert_demo.labelled import LabelledSet
@@ -48,9 +49,8 @@ def test_qa_chart_keeps_spans_with_the_same_text_apart():
 
 class Click:
     def __init__(self, layer: int, head: int):
-        x = attention_figures.MARGIN + head * (attention_figures.CELL + attention_figures.GAP) + 3
-        y = attention_figures.MARGIN + layer * (attention_figures.CELL + attention_figures.GAP) + 3
-        self.index = (x, y)
+        x, y = attention_figures.cell_origin(layer, head)
+        self.index = (x + 3, y + 3)
 
 
 def shown_layers(fig_b, fig_d, text):
@@ -129,10 +129,25 @@ def test_evaluate_at_chance_says_so_and_retention_is_undefined():
     # 50% vs 50% on 248 examples with opposite answers: the seed's "keeps 100.0%" case
     result = evaluation(model_eval(124, 248, "twin", "b"), model_eval(124, 248, "twin", "d"))
     verdict = result.verdict()
-    assert verdict.startswith("Retention is undefined here: BERT's 50.0% cannot be told from chance (50% for 2")
-    assert "DistilBERT's 50.0% cannot be told from chance" in verdict and "untrained twins" in verdict
+    assert verdict.startswith(
+        "Retention is undefined here: neither BERT's 50.0% nor DistilBERT's 50.0% can be told from chance (50% for 2"
+    )
+    assert verdict.count("chance") == 1 and "untrained twins" in verdict  # said once, for both models
     assert "keeps" not in verdict
+    shown = evaluate_views.summary_table(result)
+    assert shown.count("chance") == 1 and shown.index("###") < shown.index("untrained twins")
     assert result.to_dict()["retention_defined"] is False
+
+
+def test_evaluate_says_distilberts_chance_level_where_only_distilbert_is_at_chance():
+    result = evaluation(model_eval(230, 248, "hub", "b"), model_eval(130, 248, "hub", "d"))
+    assert result.retention_defined and result.headline().startswith("DistilBERT keeps")
+    said = f"DistilBERT's {130 / 248:.1%} cannot be told from chance (50% for 2 labels) on 248 examples"
+    assert result.caveats() == [said]
+    # BERT at chance, DistilBERT not: the headline names BERT's chance level, no caveat repeats it
+    flipped = evaluation(model_eval(130, 248, "hub", "b"), model_eval(230, 248, "hub", "d"))
+    assert flipped.headline().startswith(f"Retention is undefined here: BERT's {130 / 248:.1%} cannot be told")
+    assert flipped.caveats() == [] and flipped.verdict().count("chance") == 1
 
 
 def test_evaluate_on_trained_checkpoints_has_no_caveat():

@@ -14,10 +14,10 @@ class Request:
 
 
 def test_a_link_names_a_tab_an_example_and_presenter_mode():
-    tabs, presenter, task, text, question, attention_task, attention_text = ui.open_view(
+    tabs, presenter, inner, task, text, question, attention_task, attention_text = ui.open_view(
         Request(tab="evaluate", example="3", presenter="1")
     )
-    assert tabs.selected == "evaluate" and presenter is True
+    assert tabs.selected == "evaluate" and presenter is True and inner == SKIP
     assert (task, text, question) == tuple(example_rows()[2]) and (attention_task, attention_text) == (task, text)
 
 
@@ -74,3 +74,16 @@ def test_the_view_link_reads_the_tab_on_screen():
     attention_args = rows[5][:2]
     assert ui.view_query("attention", False, *compare_args, *attention_args) == "?tab=attention&example=6"
     assert ui.view_query("compare", True, *compare_args, *attention_args) == "?tab=compare&example=1&presenter=1"
+
+
+def test_a_link_opens_a_view_inside_a_tab_and_the_view_link_names_it():
+    tabs, presenter, inner, *_ = ui.open_view(Request(tab="reel", presenter="1"))
+    assert (tabs.selected, inner.selected, presenter) == ("evaluate", "evaluate-reel", True)
+    assert links.parse({"tab": "reel"}) == links.View("evaluate", inner="evaluate-reel")
+    rows = example_rows()
+    args = (*rows[0], *rows[5][:2])
+    # the page sends every selected tab on screen, outermost first
+    assert ui.view_query("evaluate evaluate-reel", True, *args) == "?tab=reel&presenter=1"
+    assert ui.view_query("evaluate evaluate-results", False, *args) == "?tab=evaluate"
+    assert ui.view_query("attention", False, *args) == "?tab=attention&example=6"
+    assert links.on_screen("") == ""

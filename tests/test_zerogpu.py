@@ -196,6 +196,8 @@ def test_a_visitor_distils_uses_the_student_stops_a_run_and_steps_the_reel(zero_
     # Evaluate, then step through the reel
     page.get_by_role("tab", name="Evaluate").click()
     page.locator("#evaluate-run").click()
+    expect(page.locator("#evaluate-summary")).to_contain_text("Retention", timeout=120_000)
+    page.get_by_role("tab", name="Disagreement reel").click()
     case = page.locator("#reel-case")
     expect(case).to_contain_text("Disagreement 1 of", timeout=120_000)
     page.locator("#reel-next").click()

@@ -41,7 +41,10 @@
     const traces = JSON.parse(JSON.stringify(data || []));
     for (const trace of traces) {
       if (trace.colorbar) trace.colorbar.tickfont = atLeast(trace.colorbar.tickfont, m.tick);
-      if (trace.textfont) trace.textfont = atLeast(trace.textfont, m.text);
+      // text drawn on a heatmap's cells (the saliency rows' tokens) counts as the figure's text too
+      if (trace.textfont || (trace.type === "heatmap" && trace.texttemplate)) {
+        trace.textfont = atLeast(trace.textfont, m.text);
+      }
     }
     return [traces, out];
   };
@@ -52,9 +55,20 @@
     plotly.react = function (gd, data, layout, config) {
       gd.__demoFigure = [JSON.parse(JSON.stringify(data || [])), JSON.parse(JSON.stringify(layout || {})), config];
       if (demo.on()) [data, layout] = demo.presenterFigure(gd, data, layout);
+      demo.follow(gd);
       return react.call(this, gd, data, layout, config);
     };
     plotly.__demoPatched = true;
+  };
+  // A figure drawn inside a hidden tab (the reel's, filled while Results is on screen) gets
+  // plotly's default 700 px; when its tab opens, its box changes size, and it is redrawn to fit.
+  demo.follow = (gd) => {
+    if (gd.__demoFollowed || !window.ResizeObserver) return;
+    gd.__demoFollowed = true;
+    new ResizeObserver(([entry]) => {
+      const width = entry.contentRect.width, drawn = gd._fullLayout && gd._fullLayout.width;
+      if (width > 0 && drawn && Math.abs(width - drawn) > 2 && window.Plotly) window.Plotly.Plots.resize(gd);
+    }).observe(gd);
   };
   // Gradio loads plotly on the first figure and stores it as window.Plotly: patch it then.
   if (window.Plotly) patch(window.Plotly);
@@ -82,11 +96,13 @@
     return [];
   };
 
-  // The tab on screen, as the id its link uses (?tab=<id>).
-  demo.currentTab = () => {
-    const selected = document.querySelector("[role=tab][aria-selected=true][data-tab-id]");
-    return selected ? selected.dataset.tabId : "";
-  };
+  // The tabs on screen, outermost first (a tab may hold views of its own): the server turns
+  // their ids into the id a link uses (?tab=<id>, links.on_screen).
+  demo.currentTab = () =>
+    [...document.querySelectorAll("[role=tab][aria-selected=true][data-tab-id]")]
+      .filter((tab) => tab.offsetParent !== null)
+      .map((tab) => tab.dataset.tabId)
+      .join(" ");
 
   // Copy a query string (built by the server from what is on screen) as a full link.
   demo.copyLink = (query) => {

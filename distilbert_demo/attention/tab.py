@@ -208,10 +208,18 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio,
     gr.Markdown(
         "**Model view**: every layer (rows) × head (columns); click a head to select it.", elem_classes=PRESENTER_HIDE
     )
+    # The images carry their own title, numbers and colour bar: a floating label or buttons would cover them.
     with gr.Row(equal_height=False):
-        bert_view = gr.Image(label="BERT: all heads", interactive=False, elem_id="bert-model-view", format="png")
-        distil_view = gr.Image(
-            label="DistilBERT: all heads", interactive=False, elem_id="distil-model-view", format="png"
+        bert_view, distil_view = (
+            gr.Image(
+                label=f"{name}: all heads",
+                show_label=False,
+                buttons=[],
+                interactive=False,
+                elem_id=f"{prefix}-model-view",
+                format="png",
+            )
+            for name, prefix in (("BERT", "bert"), ("DistilBERT", "distil"))
         )
     summaries = gr.Plot(label="Per-layer summaries", elem_id="attention-summaries")
     kept_note = gr.Markdown(
@@ -234,17 +242,24 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio,
         api_name="attention",
         concurrency_limit=1,
         concurrency_id=MODEL_QUEUE,
-    ).then(lambda: (0, 0), outputs=[distil_layer, distil_head], api_visibility="private")
+    ).then(lambda: (0, 0), outputs=[distil_layer, distil_head], show_progress="hidden", api_visibility="private")
+    # A redraw keeps the figures on screen until the new ones arrive (Gradio's default covers every
+    # output with an opaque spinner): only the alignment text shows a small timer meanwhile.
+    quiet = {"show_progress": "hidden", "api_visibility": "private"}
     for control in sliders:
         control.change(
-            redraw, inputs=[state, *sliders], outputs=drawn, trigger_mode="always_last", api_visibility="private"
+            redraw,
+            inputs=[state, *sliders],
+            outputs=drawn,
+            trigger_mode="always_last",
+            show_progress="minimal",
+            show_progress_on=alignment,
+            api_visibility="private",
         )
-    distil_layer.change(follow_layer, inputs=[state, distil_layer], outputs=bert_layer, api_visibility="private")
-    distil_head.change(lambda head: head, inputs=distil_head, outputs=bert_head, api_visibility="private")
-    bert_view.select(select_head("bert"), inputs=state, outputs=[bert_layer, bert_head], api_visibility="private")
-    distil_view.select(
-        select_head("distilbert"), inputs=state, outputs=[distil_layer, distil_head], api_visibility="private"
-    )
+    distil_layer.change(follow_layer, inputs=[state, distil_layer], outputs=bert_layer, **quiet)
+    distil_head.change(lambda head: head, inputs=distil_head, outputs=bert_head, **quiet)
+    bert_view.select(select_head("bert"), inputs=state, outputs=[bert_layer, bert_head], **quiet)
+    distil_view.select(select_head("distilbert"), inputs=state, outputs=[distil_layer, distil_head], **quiet)
     layer_map.submit(
         relink,
         inputs=[state, layer_map],

@@ -161,28 +161,36 @@ class Evaluation:
                 f"{' and '.join(twins)} {'is an untrained twin' if len(twins) == 1 else 'are untrained twins'}"
                 " (random weights)"
             )
-        if self.distilbert.near_chance:
+        if self.distilbert.near_chance and self.retention_defined:  # else the headline says it
             said.append(
                 f"DistilBERT's {self.distilbert.accuracy:.1%} cannot be told from chance ({CHANCE:.0%} for "
                 f"{len(LABELS)} labels) on {len(self.data)} examples"
             )
         return said
 
-    def verdict(self) -> str:
-        """The headline: retention when it means something, else why it does not; then the caveats."""
+    def headline(self) -> str:
+        """Retention when it means something, else why it does not (chance said once, for both models)."""
         if self.retention_defined:
-            verdict = (
+            return (
                 f"DistilBERT keeps {self.retention:.1%} of BERT's accuracy "
                 f"({self.distilbert.accuracy:.1%} vs {self.bert.accuracy:.1%}) at {self.speedup:.1f}x the speed"
             )
-        else:
-            verdict = (
-                f"Retention is undefined here: BERT's {self.bert.accuracy:.1%} cannot be told from chance "
-                f"({CHANCE:.0%} for {len(LABELS)} labels) on {len(self.data)} examples (DistilBERT "
-                f"{self.distilbert.accuracy:.1%}, at {self.speedup:.1f}x the speed)"
+        chance = f"chance ({CHANCE:.0%} for {len(LABELS)} labels) on {len(self.data)} examples"
+        if self.distilbert.near_chance:
+            return (
+                f"Retention is undefined here: neither BERT's {self.bert.accuracy:.1%} nor DistilBERT's "
+                f"{self.distilbert.accuracy:.1%} can be told from {chance} "
+                f"(DistilBERT at {self.speedup:.1f}x the speed)"
             )
+        return (
+            f"Retention is undefined here: BERT's {self.bert.accuracy:.1%} cannot be told from {chance} "
+            f"(DistilBERT {self.distilbert.accuracy:.1%}, at {self.speedup:.1f}x the speed)"
+        )
+
+    def verdict(self) -> str:
+        """The headline, then the caveats (one line: the CLI, the JSON)."""
         caveats = self.caveats()
-        return verdict + (f"; {'; '.join(caveats)}" if caveats else "")
+        return self.headline() + (f"; {'; '.join(caveats)}" if caveats else "")
 
     def cases_with_tokens(self, top_tokens: dict[int, dict[str, list[str]]], method: str) -> pd.DataFrame:
         """cases(), plus each model's top attributed tokens for the rows in `top_tokens` (by set index);

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..explain import views as explain_views
 from ..explain.core import Explanation
-from ..markup import esc
+from ..markup import caveat_line, esc
 from ..palette import TITLES
 from .core import Evaluation, ReelCase
 
@@ -21,11 +21,11 @@ def summary_table(result: Evaluation) -> str:
             f"{model.seconds:.2f} s | {model.examples_per_second:.1f} |"
         )
     return (
-        f"### {esc(result.verdict())}\n\n"
+        f"### {esc(result.headline())}\n\n{caveat_line(result.caveats())}"
         "| | Checkpoint | Accuracy | 95% CI (Wilson) | Time | Examples / s |\n|---|---|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n\n**Retention** (DistilBERT / BERT accuracy): "
-        + (f"{result.retention:.1%}" if result.retention_defined else "undefined (BERT is at chance level)")
+        + (f"{result.retention:.1%}" if result.retention_defined else "undefined (see above)")
         + " · "
         f"**agreement** between the two: {result.agreement:.1%} · {len(result.data)} examples "
         f"from {esc(result.data.name)}. <small>Time: the models' forward passes, in batches of "
@@ -33,16 +33,31 @@ def summary_table(result: Evaluation) -> str:
     )
 
 
-def reel_case(case: ReelCase, position: int, total: int, saliency: Explanation | None = None) -> str:
-    """One disagreement: the text, the truth, both predictions with their probabilities, and what
-    explained them (the saliency summary) when given."""
+UNTRAINED_REEL = "Untrained twins (random weights): these answers and the tokens behind them mean nothing"
+
+
+def reel_position(case: ReelCase, position: int, total: int) -> str:
+    """Where a case stands in the reel (the line between its Previous and Next buttons)."""
+    return (
+        f"**Disagreement {position + 1} of {total}** · example {case.index + 1} · "
+        "the wrong model's most confident first"
+    )
+
+
+def reel_case(case: ReelCase, untrained: bool = False) -> str:
+    """One disagreement: the text, the truth, both predictions with their probabilities (and, on
+    twins, that they mean nothing). What explained them is reel_explained's."""
     marks = {side: "✗ wrong" if case.wrong == side else "✓ right" for side in ("bert", "distilbert")}
     return (
-        f"**Disagreement {position + 1} of {total}** (the wrong model's most confident first) · "
-        f"example {case.index + 1} of the set\n\n> {esc(case.text)}\n\n"
+        f"> {esc(case.text)}\n\n"
         f"| | prediction | probability | |\n|---|---|---|---|\n"
         f"| truth | {esc(case.label)} | | |\n"
         f"| {TITLES['bert']} | {esc(case.bert)} | {case.bert_probability:.1%} | {marks['bert']} |\n"
         f"| {TITLES['distilbert']} | {esc(case.distilbert)} | {case.distilbert_probability:.1%} | "
-        f"{marks['distilbert']} |" + ("" if saliency is None else "\n\n" + explain_views.summary(saliency))
-    )
+        f"{marks['distilbert']} |\n\n" + caveat_line([UNTRAINED_REEL] if untrained else [])
+    ).strip()
+
+
+def reel_explained(saliency: Explanation) -> str:
+    """What explained a reel case's two answers: explain's own summary (method, top tokens, completeness)."""
+    return explain_views.summary(saliency)

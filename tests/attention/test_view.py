@@ -44,12 +44,10 @@ def test_redraws_do_not_run_the_models(session, monkeypatch):
     shown = np.asarray(fig_b.data[0].z, dtype=float)
     assert np.all(np.isnan(shown) | (shown >= 0.1))
     images = figures.model_views(session, (3, 1), (1, 2))
+    width = max(figures.MIN_WIDTH, figures.LEFT + 4 * (figures.CELL + figures.GAP))
     assert [im.size for im in images] == [
-        (figures.MARGIN + 4 * (figures.CELL + figures.GAP),) * 2,
-        (
-            figures.MARGIN + 4 * (figures.CELL + figures.GAP),
-            figures.MARGIN + 2 * (figures.CELL + figures.GAP),
-        ),
+        (width, figures.TOP + 4 * (figures.CELL + figures.GAP) + figures.LEGEND),
+        (width, figures.TOP + 2 * (figures.CELL + figures.GAP) + figures.LEGEND),
     ]
     relinked = attention_session.with_layer_map(session, "3, 1")
     assert relinked.layer_map == [3, 1] and relinked.bert is session.bert
@@ -73,30 +71,95 @@ def test_long_input_is_cut_for_drawing_only(tiny_store):
 
 @pytest.mark.parametrize("layer,head", [(0, 0), (3, 2), (1, 3)])
 def test_model_view_click_maps_back_to_the_cell(layer, head):
-    x = figures.MARGIN + head * (figures.CELL + figures.GAP) + figures.CELL // 2
-    y = figures.MARGIN + layer * (figures.CELL + figures.GAP) + figures.CELL // 2
+    left, top = figures.cell_origin(layer, head)
+    x, y = left + figures.CELL // 2, top + figures.CELL // 2
     assert figures.cell_at(x, y, layers=4, heads=4) == (layer, head)
 
 
 def test_model_view_click_outside_cells():
     assert figures.cell_at(2, 2, 4, 4) is None  # the label margin
-    gap_x = figures.MARGIN + figures.CELL + 1
-    assert figures.cell_at(gap_x, figures.MARGIN + 5, 4, 4) is None
+    gap_x = figures.LEFT + figures.CELL + 1
+    assert figures.cell_at(gap_x, figures.TOP + 5, 4, 4) is None
+    assert figures.cell_at(figures.LEFT + 5, figures.TOP - 5, 4, 4) is None  # the head numbers' row
     assert figures.cell_at(10_000, 40, 4, 4) is None
 
 
 def test_model_view_pixels_follow_the_weights(session):
     image = np.asarray(figures.model_view(session.bert, "bert"))
-    cell = image[
-        figures.MARGIN : figures.MARGIN + figures.CELL,
-        figures.MARGIN : figures.MARGIN + figures.CELL,
-    ]
+    left, top = figures.cell_origin(0, 0)
+    cell = image[top : top + figures.CELL, left : left + figures.CELL].astype(int)
     weights = session.bert.attentions[0, 0]
     t = len(session.bert.tokens)
-    strongest = np.unravel_index(weights.argmax(), weights.shape)
-    px = [(i * figures.CELL) // t + 1 for i in strongest]
-    # the head's largest weight is drawn in the full model colour (darkest pixel of the cell)
-    assert tuple(cell[px[0], px[1]]) == palette.hex_to_rgb(palette.COLORS["bert"])
+    px = lambda i: (i * figures.CELL) // t + 1  # noqa: E731 - the pixel drawn for token position i
+    strongest = [px(i) for i in np.unravel_index(weights.argmax(), weights.shape)]
+    weakest = [px(i) for i in np.unravel_index(weights.argmin(), weights.shape)]
+    scale = figures.colour_scale("bert")
+    dark, light = (palette.hex_to_rgb(_hex(scale[i][1])) for i in (-1, 0))
+    # the head's largest weight in the scale's darkest colour, its smallest in the lightest: its own range
+    assert np.abs(cell[strongest[0], strongest[1]] - dark).max() <= 1
+    assert np.abs(cell[weakest[0], weakest[1]] - light).max() <= 1
+
+
+def _hex(rgb: str) -> str:
+    return "#" + "".join(f"{int(float(v)):02x}" for v in rgb[4:-1].split(","))
+
+
+def _near_uniform(t: int = 10, spread: float = 0.02, seed: int = 0) -> attention.AttentionMaps:
+    """An untrained head: every weight near 1/t, rows summing to 1."""
+    rng = np.random.default_rng(seed)
+    weights = 1 + spread * rng.standard_normal((1, 1, t, t))
+    return attention.AttentionMaps("twin", [f"w{i}" for i in range(t)], weights / weights.sum(-1, keepdims=True))
+
+
+def test_a_near_uniform_head_is_drawn_on_its_own_range_and_says_so():
+    maps = _near_uniform()
+    weights = maps.attentions[0, 0]
+    fig = figures.head_heatmap(maps, 0, 0, "bert")
+    trace = fig.data[0]
+    # a fixed 0-1 scale drew every cell within 2% of its bottom: a blank square
+    assert weights.max() - weights.min() < 0.02
+    assert (trace.zmin, trace.zmax) == pytest.approx((weights.min(), weights.max()))
+    # the colour bar names the range and what it is
+    assert list(trace.colorbar.ticktext) == [f"{weights.min():.3f}", f"{weights.max():.3f}"]
+    assert "min–max" in trace.colorbar.title.text and "this map" in trace.colorbar.title.text
+    # the scale starts past its near-white end: the smallest weight is not drawn as the page's white
+    assert trace.colorscale[0][1] != "rgb(255, 255, 255)"
+    assert min(palette.hex_to_rgb(_hex(trace.colorscale[0][1]))) < 235
+
+
+def test_a_threshold_narrows_the_range_to_the_weights_still_shown():
+    maps = _near_uniform()
+    weights = maps.attentions[0, 0]
+    cut = float(np.median(weights))
+    trace = figures.head_heatmap(maps, 0, 0, "distilbert", threshold=cut).data[0]
+    assert trace.zmin == pytest.approx(weights[weights >= cut].min()) and trace.zmax == pytest.approx(weights.max())
+
+
+@pytest.mark.parametrize(
+    "weights,expected",
+    [
+        (np.full((4, 4), 0.25), (0.0, 0.25)),  # no spread at all: drawn flat, not divided by zero
+        (np.full((2, 2), np.nan), (0.0, 1.0)),  # everything hidden by the threshold
+        (np.array([[0.1, 0.9], [0.5, 0.5]]), (0.1, 0.9)),
+    ],
+)
+def test_colour_range_edges(weights, expected):
+    assert figures.colour_range(weights) == pytest.approx(expected)
+
+
+def test_model_view_shows_structure_of_near_uniform_heads_and_labels_outside_the_cells():
+    maps = _near_uniform(t=8)
+    image = np.asarray(figures.model_view(maps, "distilbert"))
+    left, top = figures.cell_origin(0, 0)
+    cell = image[top : top + figures.CELL, left : left + figures.CELL].astype(int)
+    assert np.ptp(cell.sum(-1)) > 200  # dark and light cells: the head's pattern, not one flat colour
+    # the head number sits above the grid, in its column; the layer number left of it: no text on a cell
+    above = image[figures.FONT_PX : top - 2, left : left + figures.CELL]
+    beside = image[top : top + figures.CELL, : left - 2]
+    assert (above < 128).any() and (beside < 128).any()
+    flat = figures.model_view(attention.AttentionMaps("u", ["a", "b"], np.full((1, 1, 2, 2), 0.5)), "bert")
+    flat_cell = np.asarray(flat)[top : top + figures.CELL, left : left + figures.CELL]
+    assert len(np.unique(flat_cell.reshape(-1, 3), axis=0)) == 1  # a uniform head is one colour, no error
 
 
 def test_summaries_csv_round_trips(session):

@@ -49,7 +49,9 @@ def test_accuracy_ci_retention_confusion_by_hand(tiny_models):
     assert result.distilbert.confusion() == [[3, 0], [7, 0]]
     assert len(result.cases()) == 10  # they disagree everywhere
     # 7 of 10 cannot be told from guessing: no retention headline (it used to say "keeps 42.9%")
-    assert result.verdict().startswith("Retention is undefined here: BERT's 70.0% cannot be told from chance")
+    assert result.verdict().startswith(
+        "Retention is undefined here: neither BERT's 70.0% nor DistilBERT's 30.0% can be told from chance"
+    )
     data = result.to_dict()
     assert data["models"]["bert"]["ci95"] == pytest.approx([0.396778, 0.892209], abs=1e-5)
     assert data["models"]["bert"]["examples_per_second"] > 0

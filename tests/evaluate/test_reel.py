@@ -5,6 +5,7 @@ import pytest
 
 from distilbert_demo import labelled
 from distilbert_demo.evaluate import core as evaluate
+from distilbert_demo.evaluate import views as evaluate_views
 from distilbert_demo.evaluate.tab import reel_handler
 from distilbert_demo.kept import KEPT
 from distilbert_demo.layer_map import default_layer_map
@@ -58,8 +59,10 @@ def test_a_step_of_the_reel_shows_both_models_saliency_and_the_aligned_attention
         0, "The food was cold and the staff rude.", "negative", "positive", 0.8, "negative", 0.6, "bert"
     )
     show = reel_handler(tiny_store)
-    text, saliency, attention = show(KEPT.put("local", [case, case]), 5)  # past the end: the last case
-    assert text.startswith("**Disagreement 2 of 2**") and "✗ wrong" in text and "convergence delta" in text
+    where, text, saliency, explained, attention, position = show(KEPT.put("local", [case, case]), 5)
+    assert position == 1  # past the end: the last case, and the page's position with it (Previous goes to 1)
+    assert where.startswith("**Disagreement 2 of 2**") and "✗ wrong" in text and "convergence delta" in explained
+    assert "Untrained twins" not in text  # tiny trained-from-nothing checkpoints, but not twins
     assert "\n| truth | negative |" in text  # a Markdown table, not escaped text
     assert len(saliency.data) == 2  # one row of tokens per model
     pair: Pair = tiny_store.pair("sentiment")
@@ -72,5 +75,14 @@ def test_a_step_of_the_reel_shows_both_models_saliency_and_the_aligned_attention
     assert show(KEPT.put("local", []), 0)[0].startswith("No disagreements to show")
     assert show(None, 0)[0].startswith("No disagreements to show")  # before any evaluation
     # a reel the server no longer keeps, or another visitor's, is said plainly
-    assert "This view expired on the server" in show("a-key-it-never-had", 0)[0]
-    assert "press Evaluate again" in show(KEPT.put("someone else", [case]), 0)[0]
+    assert "This view expired on the server" in show("a-key-it-never-had", 0)[1]  # where the case was
+    assert "press Evaluate again" in show(KEPT.put("someone else", [case]), 0)[1]
+
+
+def test_a_reel_case_on_twins_says_its_answers_mean_nothing_once():
+    case = evaluate.ReelCase(3, "Cold soup.", "negative", "positive", 0.6, "negative", 0.55, "bert")
+    on_twins = evaluate_views.reel_case(case, untrained=True)
+    assert on_twins.count(evaluate_views.UNTRAINED_REEL) == 1
+    assert on_twins.index("| truth |") < on_twins.index(evaluate_views.UNTRAINED_REEL)  # under the answers
+    assert evaluate_views.UNTRAINED_REEL not in evaluate_views.reel_case(case)
+    assert evaluate_views.reel_position(case, 0, 7).startswith("**Disagreement 1 of 7** · example 4 ·")
