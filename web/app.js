@@ -562,7 +562,11 @@ async function compare(task, text, question, dtype) {
 function headline(result) {
   const b = result.models.bert;
   const d = result.models.distilbert;
-  const parts = [`DistilBERT ${result.speedup.toFixed(1)}x ${result.speedup >= 1 ? "faster" : "the speed of BERT"}`];
+  const parts = [
+    result.speedup >= 1
+      ? `DistilBERT ${result.speedup.toFixed(1)}x faster`
+      : `DistilBERT ${(1 / result.speedup).toFixed(1)}x slower`,
+  ];
   if (b.download_bytes && d.download_bytes) {
     const smaller = 1 - d.download_bytes / b.download_bytes;
     parts.push(`${Math.round(Math.abs(smaller) * 100)}% ${smaller >= 0 ? "smaller" : "larger"} download`);
