@@ -104,7 +104,11 @@ def main() -> None:
         texts = {
             n: loaded["bert"].tokenizer.decode(ids_of_length(loaded["bert"].tokenizer, n, False)) for n in args.lengths
         }
-        server = serve.make_server(models, site.site_config(site.local_models(loaded), local=True), port=0)
+        server = serve.make_server(
+            models,
+            site.site_config(site.local_models({("sentiment", s): m for s, m in loaded.items()}), local=True),
+            port=0,
+        )
         serve.serve_in_background(server)
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         browser = page_figures(url, texts, args.runs)

@@ -170,7 +170,11 @@ def test_the_page_answers_as_the_app_does_in_fp32(page, number, tiny_store, web_
     speedup = medians["bert"] / medians["distilbert"]
     assert result["speedup"] == pytest.approx(speedup)
     headline = page.page.inner_text("#headline")
-    assert headline.startswith(f"On your device ({device['label']}): DistilBERT {speedup:.1f}x")
+    pace = f"{speedup:.1f}x faster" if speedup >= 1 else f"{1 / speedup:.1f}x slower"  # tiny models: either
+    assert headline.startswith(f"On your device ({device['label']}): DistilBERT {pace}")
+    sizes = {side: result["models"][side]["download_bytes"] for side in SIDES}
+    smaller = round(abs(1 - sizes["distilbert"] / sizes["bert"]) * 100)
+    assert f"{smaller}% {'smaller' if sizes['distilbert'] <= sizes['bert'] else 'larger'} download" in headline
 
 
 @pytest.mark.parametrize("number", [1, 6])
@@ -237,6 +241,16 @@ def test_a_model_that_fails_to_load_is_named_with_its_reason(browser, web_models
         tab.close()
         server.shutdown()
         server.server_close()
+
+
+def test_a_download_that_stalls_fails_with_a_message_instead_of_hanging(page):
+    hung = []
+    page.page.route("**/sentiment-bert/onnx/model.onnx", lambda route: hung.append(route))  # never answered
+    assert page.open("?example=6&stall=2") is None
+    assert hung, "the weights were asked for"
+    assert page.message() == ("BERT (sentiment-bert) could not be loaded: no data for 2 s: the download stalled")
+    for route in hung:
+        route.abort()
 
 
 def test_links_open_a_task_and_a_text_of_ones_own(page):

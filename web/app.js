@@ -21,7 +21,8 @@ const TOP_K = 5; // compare/core.py DEFAULT_TOP_K
 const WARMUP = 2; // untimed runs of each model first (session set-up, allocator growth)
 const MIN_RUNS = 5;
 const MAX_RUNS = 200;
-const BUDGET_MS = 2000; // rounds of timing until about this much time is spent (as the app does)
+const BUDGET_MS = 2000;
+const STALL_S = 60; // seconds without a byte before a download counts as failed // rounds of timing until about this much time is spent (as the app does)
 const AUTO_CLASSES = {
   "fill-mask": AutoModelForMaskedLM,
   sentiment: AutoModelForSequenceClassification,
@@ -396,7 +397,11 @@ async function loadSide(task, side, dtype) {
     );
   }
   const sizes = new Map();
+  const watchdog = stallWatch(); // a download that stops sending is an error, not a page that hangs
   const progress = (event) => {
+    watchdog.alive();
+    if (event.status === "done" && event.file === WEIGHTS[dtype]) watchdog.stop(); // downloads over: the
+    // session is built next, which sends no progress and may take a while on a phone
     if (event.status === "progress" && event.total) {
       sizes.set(event.file, event.total);
       const done = [...sizes.values()].reduce((x, y) => x + y, 0);
@@ -405,12 +410,15 @@ async function loadSide(task, side, dtype) {
   };
   const started = performance.now();
   try {
-    const tokenizer = await AutoTokenizer.from_pretrained(source.id, { progress_callback: progress });
-    const model = await AUTO_CLASSES[task].from_pretrained(source.id, {
-      dtype,
-      device: device.backend === "webgpu" ? "webgpu" : "wasm",
-      progress_callback: progress,
-    });
+    const tokenizer = await watchdog.race(AutoTokenizer.from_pretrained(source.id, { progress_callback: progress }));
+    const model = await watchdog.race(
+      AUTO_CLASSES[task].from_pretrained(source.id, {
+        dtype,
+        device: device.backend === "webgpu" ? "webgpu" : "wasm",
+        progress_callback: progress,
+      }),
+    );
+    watchdog.stop();
     const loadMs = performance.now() - started;
     const weights = WEIGHTS[dtype];
     if (!sizes.has(weights)) sizes.set(weights, await contentLength(fileUrl(source, weights)));
@@ -431,8 +439,30 @@ async function loadSide(task, side, dtype) {
       inputNames: names,
     };
   } catch (err) {
+    watchdog.stop();
     throw new Error(`${TITLES[side]} (${source.id}) could not be loaded: ${reason(err)}`);
   }
+}
+
+function stallWatch() {
+  // Rejects `race`d promises once no data has arrived for STALL_S seconds (?stall=N sets it).
+  const limit = (Number(params.get("stall")) || STALL_S) * 1000;
+  let last = performance.now();
+  let timer = null;
+  let fail = null;
+  const stalled = new Promise((_, reject) => (fail = reject));
+  stalled.catch(() => {});
+  timer = setInterval(() => {
+    if (performance.now() - last > limit) {
+      clearInterval(timer);
+      fail(new Error(`no data for ${limit / 1000} s: the download stalled`));
+    }
+  }, 250);
+  return {
+    alive: () => (last = performance.now()),
+    race: (promise) => Promise.race([promise, stalled]),
+    stop: () => clearInterval(timer),
+  };
 }
 
 function makeInputs(inputIds, types) {

@@ -81,7 +81,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         if not head_only:
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the browser went away (a closed tab, a cancelled fetch): nothing to tell anyone
 
     def do_GET(self):  # noqa: N802 - http.server's name
         self._send(head_only=False)
