@@ -16,6 +16,9 @@ click reaches a worker the same way, as a file (StopFlag).
     DISTILBERT_DEMO_SESSION_TTL   seconds a session's files and state live (default 3600)
     DISTILBERT_DEMO_MAX_STUDENTS  students kept at once, on disk and in memory (default 4)
     DISTILBERT_DEMO_MAX_SESSIONS  sessions whose page state Gradio keeps in memory (default 500)
+    DISTILBERT_DEMO_CACHE_DIR     where the operator's checkpoints' ONNX exports are kept across
+                                  restarts (default ~/.cache/distilbert-demo/onnx)
+    DISTILBERT_DEMO_CACHE_BYTES   its cap, least recently used folders removed first (default 6 GiB)
 """
 
 from __future__ import annotations
@@ -57,9 +60,39 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def onnx_cache() -> Path:
-    """Where ONNX exports are kept, one folder per checkpoint (removed with the app's folder)."""
-    return STORAGE.root / "onnx"
+# The operator's checkpoints' ONNX exports outlive the process (a restarted server does not export
+# BERT again), in a folder of their own, capped: the oldest folders go first past the cap.
+KEPT_EXPORTS = Path(
+    os.environ.get("DISTILBERT_DEMO_CACHE_DIR")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "distilbert-demo" / "onnx"
+)
+MAX_KEPT_EXPORT_BYTES = int(float(os.environ.get("DISTILBERT_DEMO_CACHE_BYTES", str(6 * 2**30))))
+
+
+def onnx_cache(model=None) -> Path:
+    """Where ONNX exports of `model` are kept, one folder per checkpoint and weights: a visitor's
+    student in the app's own folder (gone with its session's server), the operator's checkpoints
+    in KEPT_EXPORTS, reused across restarts."""
+    name = getattr(model, "name", None)
+    if name is None or Path(name).resolve().is_relative_to(STORAGE.root.resolve()):
+        return STORAGE.root / "onnx"
+    prune_exports()
+    return KEPT_EXPORTS
+
+
+def prune_exports(root: Path = KEPT_EXPORTS, max_bytes: int = MAX_KEPT_EXPORT_BYTES) -> list[Path]:
+    """Remove the least recently used export folders until `root` holds at most `max_bytes`."""
+    if not root.is_dir():
+        return []
+    folders = [f for f in root.iterdir() if f.is_dir()]
+    size = {f: sum(p.stat().st_size for p in f.rglob("*") if p.is_file()) for f in folders}
+    removed = []
+    for folder in sorted(folders, key=lambda f: f.stat().st_mtime):  # oldest use first
+        if sum(size[f] for f in folders if f not in removed) <= max_bytes:
+            break
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 def default_root() -> Path:

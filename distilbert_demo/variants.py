@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import importlib.util
 import io
+import itertools
 import logging
 import re
 import shutil
@@ -161,10 +163,24 @@ def _torch_forward(module: torch.nn.Module) -> Callable[[dict[str, torch.Tensor]
     return forward
 
 
+def weights_fingerprint(model: torch.nn.Module) -> str:
+    """A digest of every parameter and buffer (names, shapes, dtypes, bytes): an export kept under it
+    belongs to exactly these weights, so a changed checkpoint of the same name is exported anew."""
+    digest = hashlib.blake2b(digest_size=8)
+    for name, tensor in itertools.chain(model.named_parameters(), model.named_buffers()):
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.detach().to(CPU).contiguous().reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
 def cache_folder(loaded: LoadedModel, cache: Path) -> Path:
-    """Where a checkpoint's ONNX files are kept (one folder per task, side and checkpoint)."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{loaded.task}-{loaded.side}-{loaded.name}").strip("_")[:120]
-    return cache / (slug or "model")
+    """Where a checkpoint's ONNX files are kept: one folder per task, side, checkpoint and weights
+    (touched on use, so the least recently used go first when the cache is pruned)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{loaded.task}-{loaded.side}-{loaded.name}").strip("_")[:100]
+    folder = cache / f"{slug or 'model'}-{weights_fingerprint(loaded.model)}"
+    if folder.is_dir():
+        folder.touch()
+    return folder
 
 
 class _Logits(torch.nn.Module):

@@ -7,6 +7,12 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+# The kept ONNX exports go to a folder of the test run's own (removed at the end), never ~/.cache.
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+KEPT_EXPORTS = tempfile.mkdtemp(prefix="distilbert-demo-test-exports-")
+os.environ["DISTILBERT_DEMO_CACHE_DIR"] = KEPT_EXPORTS
 
 from pathlib import Path  # noqa: E402
 
@@ -127,6 +133,12 @@ def launched_app(tiny_store):
     ui.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     yield app.local_url
     app.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_kept_exports():
+    yield
+    shutil.rmtree(KEPT_EXPORTS, ignore_errors=True)
 
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"

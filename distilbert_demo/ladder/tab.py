@@ -44,7 +44,7 @@ def ladder_handler(store: ModelStore):
         steps = iter(range(1, 100))
         result = core.ladder(
             store.pair(task),
-            onnx_cache(),
+            onnx_cache(store.pair(task).bert),
             list(chosen or variants.VARIANTS),
             int(seq_len),
             budget_s=float(budget_s),
@@ -53,7 +53,7 @@ def ladder_handler(store: ModelStore):
         bundle = None
         if any(r.model == "distilbert" and r.variant == "onnx-int8" and r.available for r in result.rows):
             bundle = STORAGE.download(session_of(request), f"distilbert-{task}-onnx-int8.zip")
-            core.onnx_bundle(store.pair(task).distilbert, onnx_cache(), bundle)
+            core.onnx_bundle(store.pair(task).distilbert, onnx_cache(store.pair(task).distilbert), bundle)
         return (
             views.verdict(result),
             figures.pareto_figure(result, core.KEEP, core.FIDELITY_LIMIT),

@@ -8,6 +8,7 @@ that let WebAssembly use threads (SharedArrayBuffer), as the Static Space's fron
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import mimetypes
@@ -81,10 +82,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         if not head_only:
-            try:
+            # the browser may have gone away (a closed tab, a cancelled fetch): nothing to tell anyone
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the browser went away (a closed tab, a cancelled fetch): nothing to tell anyone
 
     def do_GET(self):  # noqa: N802 - http.server's name
         self._send(head_only=False)
