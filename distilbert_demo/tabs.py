@@ -19,7 +19,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import registry, settings, students
+from . import registry, resources, settings, students
 from .inputs import InputError
 from .loading import LoadError, ModelStore, Pair
 from .markup import notices
@@ -182,6 +182,82 @@ class StopFlags(dict):
 # Components with this class are hidden in presenter mode (assets/page/page.css): explanatory prose
 # and the controls a speaker does not touch on stage.
 PRESENTER_HIDE = "presenter-hide"
+# And these are shown in presenter mode only: what stands in for what it hides (the example picker
+# for the example lists, the loading line for the banner).
+PRESENTER_ONLY = "presenter-only"
+# A hidden checkbox that an event's `js` fills with whether presenter mode is on (page.js).
+IN_PRESENTER_MODE_JS = "(...values) => [...values.slice(0, -1), window.distilbertDemo.on()]"
+
+
+def task_examples(task: str) -> list[tuple[str, str]]:
+    """The shipped examples of `task`, in order, as (text, question) (the question is "" but for qa)."""
+    return [(text, question) for row_task, text, question in resources.example_rows() if row_task == task]
+
+
+def example_number(task: str, text: str | None, question: str | None = None) -> int | None:
+    """Which of `task`'s examples (counted from 1) the boxes hold; None for a text of one's own. With
+    `question` None (a tab without a question box) the text alone decides."""
+    for number, (shown, asked) in enumerate(task_examples(task), start=1):
+        if shown == text and (question is None or asked == (question or "")):
+            return number
+    return None
+
+
+def example_picker(task: str, text: str, question: str | None = None, elem_id: str = "example") -> gr.Radio:
+    """On stage the example lists are hidden: numbered choices, laid out where called (beside the
+    task), that fill the task's n-th shipped example once wired (wire_example_picker). `task`, `text`
+    and `question` are the boxes' first values (question None: the tab has no question box)."""
+    return gr.Radio(
+        _numbers(task),
+        value=None if (n := example_number(task, text, question)) is None else str(n),
+        label="Example",
+        elem_id=elem_id,
+        elem_classes=PRESENTER_ONLY,
+        scale=1,
+        min_width=200,
+    )
+
+
+def wire_example_picker(picker: gr.Radio, task: gr.Radio, text: gr.Textbox, question: gr.Textbox | None) -> None:
+    """A number fills that example (the text; qa: the question and its context). In presenter mode
+    switching the task loads its first example instead of leaving the last task's text; out of it,
+    only when the box holds a shipped example (a visitor's own text stays). The number shown follows
+    the boxes: none once the text is one's own, the link's number when a link fills them."""
+    boxes = [text] if question is None else [text, question]
+    presenter = gr.Checkbox(visible=False)  # filled in the browser (IN_PRESENTER_MODE_JS)
+
+    def fill(task_name: str, number: str | None):
+        examples = task_examples(task_name)
+        if not number or not 1 <= int(number) <= len(examples):
+            return gr.skip()
+        text_value, question_value = examples[int(number) - 1]
+        return text_value if question is None else (text_value, question_value)
+
+    def on_task(task_name: str, current: str, *rest):
+        shipped = any(current == shown for t in registry.TASKS for shown, _ in task_examples(t))
+        if rest[-1] or shipped or not (current or "").strip():  # rest[-1]: presenter mode is on
+            return fill(task_name, "1")
+        return gr.skip()
+
+    def follow(task_name: str, current: str, asked: str | None = None):
+        number = example_number(task_name, current, None if question is None else asked)
+        return gr.Radio(choices=_numbers(task_name), value=None if number is None else str(number))
+
+    private = {"queue": False, "api_visibility": "private"}
+    picker.input(fill, inputs=[task, picker], outputs=boxes, **private)
+    task.input(on_task, inputs=[task, *boxes, presenter], outputs=boxes, js=IN_PRESENTER_MODE_JS, **private)
+    gr.on(
+        [task.change, *(box.change for box in boxes)],
+        follow,
+        inputs=[task, *boxes],
+        outputs=picker,
+        trigger_mode="always_last",
+        **private,
+    )
+
+
+def _numbers(task: str) -> list[str]:
+    return [str(n) for n in range(1, len(task_examples(task)) + 1)]
 
 
 def run_and_stop(label: str, run_id: str, stop_id: str, own_row: bool = True) -> tuple[gr.Button, gr.Button]:

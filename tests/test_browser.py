@@ -236,6 +236,8 @@ def _axis_fonts(page, figure: str) -> list[float]:
 
 def _assert_presenter_view(page, name: str, verdict: str, figures: list[str], texts: list[str]) -> None:
     """The verdict and both figures inside the viewport, body text and axis labels large enough."""
+    for figure in figures:  # drawn, not just placed: the screenshot is of what the audience sees
+        expect(page.locator(f"{figure} .xtick").first).to_be_attached(timeout=20_000)
     page.screenshot(path=SCREENSHOTS / f"presenter-{name}.png")  # the viewport: what the audience sees
     for selector in [verdict, *figures]:
         box = page.locator(selector).first.bounding_box()
@@ -341,4 +343,89 @@ def test_the_disagreement_reel_steps_through_three_cases(browser, launched_app):
         page.screenshot(path=SCREENSHOTS / f"reel-{number}.png")
     page.locator("#reel-previous").click()
     expect(case).to_contain_text(f"Disagreement 2 of {total}", timeout=60_000)
+    page.close()
+
+
+def test_presenter_example_picker_follows_the_task(browser, launched_app):
+    """On stage the example list is hidden: numbers beside the task pick an example, and switching
+    the task loads its first example instead of leaving the last task's text under it."""
+    from distilbert_demo.tabs import task_examples
+
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=compare&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    picker, box = page.locator("#compare-example"), page.locator("#input-text textarea")
+    expect(page.locator("#compare-examples")).to_be_hidden()
+    expect(picker).to_be_visible()
+    expect(box).to_have_value(task_examples("fill-mask")[0][0])
+    expect(picker.get_by_role("radio", name="1")).to_be_checked()
+
+    page.get_by_role("radio", name="sentiment").check()  # the fill-mask text must not stay
+    sentiment = task_examples("sentiment")
+    expect(box).to_have_value(sentiment[0][0], timeout=20_000)
+    expect(picker.get_by_role("radio")).to_have_count(len(sentiment))
+    expect(picker.get_by_role("radio", name="1")).to_be_checked()
+    picker.get_by_role("radio", name="3").check()
+    expect(box).to_have_value(sentiment[2][0], timeout=20_000)
+
+    page.get_by_role("radio", name="qa").check()  # the question comes with its context
+    qa = task_examples("qa")
+    expect(box).to_have_value(qa[0][0], timeout=20_000)
+    expect(page.locator("#input-question textarea")).to_have_value(qa[0][1])
+    expect(picker.get_by_role("radio")).to_have_count(len(qa))
+    picker.get_by_role("radio", name="2").check()
+    expect(page.locator("#input-question textarea")).to_have_value(qa[1][1], timeout=20_000)
+    box.fill("A text of one's own, about nothing in particular.")  # no number claims it any more
+    expect(picker.locator("input:checked")).to_have_count(0, timeout=20_000)
+
+    page.get_by_role("radio", name="sentiment").check()  # presenter mode: even one's own text gives way
+    expect(box).to_have_value(sentiment[0][0], timeout=20_000)
+    picker.get_by_role("radio", name="2").check()
+    expect(box).to_have_value(sentiment[1][0], timeout=20_000)
+    page.locator("#run-button").click()
+    expect(page.locator("#verdict")).to_contain_text("DistilBERT:", timeout=60_000)
+    figures = ["#bert-predictions .js-plotly-plot", "#distilbert-predictions .js-plotly-plot"]
+    _assert_presenter_view(page, "compare-picker", "#verdict", figures, ["#verdict td"])
+    for selector in ("#compare-example", "#run-button"):  # the picker and Run on screen too
+        shown = page.locator(selector).bounding_box()
+        assert shown and shown["y"] >= 0 and shown["y"] + shown["height"] <= PROJECTOR["height"], (selector, shown)
+
+    page.locator("#presenter-toggle input").uncheck()  # off stage: the list is back, the picker gone
+    expect(picker).to_be_hidden()
+    expect(page.locator("#compare-examples")).to_be_visible()
+    page.close()
+
+
+def test_presenter_attention_picker_and_links(browser, launched_app):
+    from distilbert_demo.tabs import task_examples
+
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=attention&example=2&presenter=1", wait_until="load")
+    picker, box = page.locator("#attention-example"), page.locator("#attention-text textarea")
+    expect(box).to_have_value(task_examples("fill-mask")[1][0], timeout=30_000)
+    expect(picker.get_by_role("radio", name="2")).to_be_checked(timeout=20_000)  # the link's number
+    page.get_by_role("radio", name="sentiment").check()
+    expect(box).to_have_value(task_examples("sentiment")[0][0], timeout=20_000)
+    picker.get_by_role("radio", name="4").check()
+    expect(box).to_have_value(task_examples("sentiment")[3][0], timeout=20_000)
+    page.screenshot(path=SCREENSHOTS / "presenter-attention-picker.png")
+    page.close()
+
+
+def test_presenter_explain_picker(browser, launched_app):
+    from distilbert_demo.tabs import task_examples
+
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=explain&presenter=1", wait_until="load")
+    picker, box = page.locator("#explain-example"), page.locator("#explain-text textarea")
+    expect(picker.get_by_role("radio", name="1")).to_be_checked(timeout=30_000)  # the page's first text
+    picker.get_by_role("radio", name="5").check()
+    expect(box).to_have_value(task_examples("sentiment")[4][0], timeout=20_000)
+    page.get_by_role("radio", name="fill-mask").check()
+    expect(box).to_have_value(task_examples("fill-mask")[0][0], timeout=20_000)
+    page.locator("#explain-run").click()
+    expect(page.locator("#explain-summary")).not_to_be_empty(timeout=60_000)
+    expect(page.locator("#explain-figure .js-plotly-plot")).to_be_visible(timeout=20_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=SCREENSHOTS / "presenter-explain-picker.png")
     page.close()
