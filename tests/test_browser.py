@@ -202,6 +202,54 @@ def test_the_banner_updates_itself_while_pairs_load(browser, tiny_models, monkey
         app.close()
 
 
+def test_presenter_mode_says_what_is_loading_until_it_is_ready(browser, tiny_models, monkeypatch):
+    """The banner is hidden on stage: a slim line says which models are loading, and goes once they are."""
+    import threading
+
+    from distilbert_demo import loading, ui
+
+    real_load, gate = loading.load_model, threading.Event()
+
+    def slow_load(*args, **kwargs):
+        gate.wait(timeout=60)  # held until the page is open
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "load_model", slow_load)
+    tasks = ("fill-mask", "sentiment", "qa")
+    overrides = {(t, s): tiny_models[f"{t}-{s}"] for t in tasks for s in ("bert", "distilbert")}
+    store = loading.ModelStore(overrides, allow_twin=False)
+    store.load_in_background(list(tasks))
+    app = ui.build_app(store)
+    ui.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        page = browser.new_page(viewport=PROJECTOR)
+        page.goto(f"{app.local_url}?presenter=1", wait_until="load")
+        expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+        line = page.locator("#loading-line")
+        expect(line).to_be_visible(timeout=30_000)
+        expect(line).to_contain_text("Loading the models")
+        expect(line).to_contain_text("fill-mask, sentiment, qa")
+        expect(page.locator("#banner")).to_be_hidden()
+        page.screenshot(path=SCREENSHOTS / "presenter-loading.png")
+        shown = line.bounding_box()
+        assert shown and shown["y"] >= 0 and shown["y"] + shown["height"] <= 60, shown  # slim, at the top
+        switch = page.locator("#presenter-toggle").bounding_box()  # beside the view bar, not under it
+        assert switch and shown["x"] + shown["width"] <= switch["x"], (shown, switch)
+        page.locator("#presenter-toggle input").uncheck()  # off stage the banner says it
+        expect(line).to_be_hidden()
+        expect(page.locator("#banner")).to_contain_text("loading…")
+        page.locator("#presenter-toggle input").check()
+        expect(line).to_be_visible()
+        gate.set()
+        expect(line).to_be_hidden(timeout=60_000)  # no reload: the banner's timer redrew it
+        expect(page.locator("#run-button")).to_be_visible()
+        page.screenshot(path=SCREENSHOTS / "presenter-loaded.png")
+        page.close()
+    finally:
+        gate.set()
+        app.close()
+
+
 def test_a_link_opens_a_tab_with_an_example(browser, launched_app):
     """?tab=attention&example=2: the speaker's bookmark opens that view; a reload keeps it."""
     from distilbert_demo.resources import example_rows
