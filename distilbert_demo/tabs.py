@@ -108,17 +108,18 @@ def heavy_jobs_of_caller() -> int:
     return sum(getattr(event, "concurrency_id", None) == HEAVY_QUEUE for event in live)
 
 
-def validator(names: list[str], check: Callable[..., object], blame: str, heavy: bool = False):
+def validator(names: list[str], check: Callable[..., object], blame: str, heavy: bool = False, busy: str | None = None):
     """A Gradio validator for an event whose inputs are `names`, in order: it runs the cheap checks
     `check(**values)` before any model work; an InputError's message is shown next to the control
     at fault (its `field`, else `blame`) and reaches an API caller as an error. For an event of the
-    heavy queue (`heavy`), a visitor with a heavy job already waiting or running is told so."""
+    heavy queue (`heavy`), a visitor with a heavy job already waiting or running is told so, next to
+    `busy` (else `blame`): a control presenter mode keeps on screen, or the refusal goes unseen."""
 
     def validate(*args, **kwargs):
         values = dict(zip(names, args)) | kwargs
         try:
             if heavy and heavy_jobs_of_caller():
-                raise InputError(ONE_HEAVY_JOB)
+                raise InputError(ONE_HEAVY_JOB, field=busy)
             check(**values)
         except InputError as err:
             log.info("rejected input: %s", err)

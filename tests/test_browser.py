@@ -477,3 +477,51 @@ def test_presenter_explain_picker(browser, launched_app):
     page.wait_for_timeout(500)
     page.screenshot(path=SCREENSHOTS / "presenter-explain-picker.png")
     page.close()
+
+
+def test_presenter_distill_refusal_shows_and_start_after_done_runs(browser, launched_app, monkeypatch):
+    """On stage, a second heavy job is refused next to a control the speaker sees; and a Start clicked
+    right after "Done:" starts a run, even when freeing the last run's memory takes seconds (the last
+    line used to go out before that, while the run still held the heavy queue)."""
+    import time
+
+    from distilbert_demo.distill import core as distill_core
+    from distilbert_demo.distill import tab as ui_distill
+    from distilbert_demo.tabs import ONE_HEAVY_JOB
+
+    real_release = distill_core.release_memory
+
+    def slow_release():
+        real_release()
+        time.sleep(3)  # a big heap: gc and malloc_trim after a bert-base run take a while
+
+    monkeypatch.setattr(distill_core, "release_memory", slow_release)
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=distill&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    budget, status = page.locator("#distill-seconds input[type=number]"), page.locator("#distill-status")
+    budget.fill("30")
+    budget.press("Enter")
+    page.locator("#distill-start").click()
+    expect(status).to_contain_text("Step ", timeout=60_000)
+    page.locator("#distill-race").click()  # a second heavy job while the first runs: refused
+    refusal = page.get_by_text(ONE_HEAVY_JOB[:40])
+    expect(refusal).to_be_visible(timeout=20_000)
+    shown = refusal.bounding_box()
+    assert shown and shown["y"] >= 0 and shown["y"] + shown["height"] <= PROJECTOR["height"], shown
+    page.screenshot(path=SCREENSHOTS / "presenter-distill-refused.png")
+    page.locator("#distill-stop").click()
+    deadline = time.monotonic() + 60
+    while ui_distill.ACTIVE_RUNS and time.monotonic() < deadline:  # the stopped run has ended
+        time.sleep(0.2)
+    assert ui_distill.ACTIVE_RUNS == {}
+
+    budget.fill("2")
+    budget.press("Enter")
+    page.locator("#distill-start").click()
+    expect(status).to_contain_text("Done:", timeout=60_000)
+    page.locator("#distill-start").click()  # at once, as a speaker would
+    expect(status).not_to_contain_text("Done:", timeout=10_000)  # a new run: "Starting", then its steps
+    expect(page.get_by_text(ONE_HEAVY_JOB[:40])).to_be_hidden()
+    expect(status).to_contain_text("Done:", timeout=60_000)
+    page.close()
