@@ -510,6 +510,14 @@ def test_presenter_distill_refusal_shows_and_start_after_done_runs(browser, laun
     shown = refusal.bounding_box()
     assert shown and shown["y"] >= 0 and shown["y"] + shown["height"] <= PROJECTOR["height"], shown
     page.screenshot(path=SCREENSHOTS / "presenter-distill-refused.png")
+    page.get_by_role("tab", name="Evaluate").click()  # its only input (the upload) is hidden on stage
+    page.locator("#evaluate-run").click()
+    refusal = page.locator("#tab-evaluate").get_by_text(ONE_HEAVY_JOB[:40])
+    expect(refusal).to_be_visible(timeout=20_000)
+    shown = refusal.bounding_box()
+    assert shown and shown["y"] >= 0 and shown["y"] + shown["height"] <= PROJECTOR["height"], shown
+    page.screenshot(path=SCREENSHOTS / "presenter-evaluate-refused.png")
+    page.get_by_role("tab", name="Distill").click()
     page.locator("#distill-stop").click()
     deadline = time.monotonic() + 60
     while ui_distill.ACTIVE_RUNS and time.monotonic() < deadline:  # the stopped run has ended
