@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -186,8 +187,6 @@ PRESENTER_HIDE = "presenter-hide"
 # And these are shown in presenter mode only: what stands in for what it hides (the example picker
 # for the example lists, the loading line for the banner).
 PRESENTER_ONLY = "presenter-only"
-# A hidden checkbox that an event's `js` fills with whether presenter mode is on (page.js).
-IN_PRESENTER_MODE_JS = "(...values) => [...values.slice(0, -1), window.distilbertDemo.on()]"
 
 
 def task_examples(task: str) -> list[tuple[str, str]]:
@@ -223,38 +222,37 @@ def wire_example_picker(picker: gr.Radio, task: gr.Radio, text: gr.Textbox, ques
     """A number fills that example (the text; qa: the question and its context). In presenter mode
     switching the task loads its first example instead of leaving the last task's text; out of it,
     only when the box holds a shipped example (a visitor's own text stays). The number shown follows
-    the boxes: none once the text is one's own, the link's number when a link fills them."""
+    the boxes: none once the text is one's own, the link's number when a link fills them.
+
+    All of it runs in the browser, with the examples in the page: answers from the server could
+    arrive out of order (a task switch's first example landing after the number picked next)."""
     boxes = [text] if question is None else [text, question]
-    presenter = gr.Checkbox(visible=False)  # filled in the browser (IN_PRESENTER_MODE_JS)
-
-    def fill(task_name: str, number: str | None):
-        examples = task_examples(task_name)
-        if not number or not 1 <= int(number) <= len(examples):
-            return gr.skip()
-        text_value, question_value = examples[int(number) - 1]
-        return text_value if question is None else (text_value, question_value)
-
-    def on_task(task_name: str, current: str, *rest):
-        shipped = any(current == shown for t in registry.TASKS for shown, _ in task_examples(t))
-        if rest[-1] or shipped or not (current or "").strip():  # rest[-1]: presenter mode is on
-            return fill(task_name, "1")
-        return gr.skip()
-
-    def follow(task_name: str, current: str, asked: str | None = None):
-        number = example_number(task_name, current, None if question is None else asked)
-        return gr.Radio(choices=_numbers(task_name), value=None if number is None else str(number))
-
-    private = {"queue": False, "api_visibility": "private"}
-    picker.input(fill, inputs=[task, picker], outputs=boxes, **private)
-    task.input(on_task, inputs=[task, *boxes, presenter], outputs=boxes, js=IN_PRESENTER_MODE_JS, **private)
-    gr.on(
-        [task.change, *(box.change for box in boxes)],
-        follow,
-        inputs=[task, *boxes],
-        outputs=picker,
-        trigger_mode="always_last",
-        **private,
+    examples = json.dumps({name: task_examples(name) for name in registry.TASKS})
+    out = "(e) => e" if question is not None else "(e) => e[0]"  # what the boxes get from [text, question]
+    same = "(boxes.length > 1 ? boxes : boxes[0])"  # the boxes as they are
+    fill_js = (
+        f"(task, n, ...boxes) => {{ const e = ({examples}[task] || [])[Number(n) - 1]; "
+        f"return e ? ({out})(e) : {same}; }}"
     )
+    task_js = (
+        f"(task, ...boxes) => {{ const all = {examples}; const text = boxes[0] || ''; "
+        "const shipped = Object.values(all).some((rows) => rows.some((r) => r[0] === text)); "
+        "const on = window.distilbertDemo && window.distilbertDemo.on(); "
+        f"return (on || shipped || !text.trim()) && all[task] ? ({out})(all[task][0]) : {same}; }}"
+    )
+    number_js = (
+        f"(task, ...boxes) => {{ const rows = {examples}[task] || []; "
+        "const i = rows.findIndex((r) => r[0] === boxes[0] && (boxes.length < 2 || r[1] === (boxes[1] || ''))); "
+        "return i < 0 ? null : String(i + 1); }"
+    )
+    private = {"queue": False, "api_visibility": "private"}
+    picker.input(None, inputs=[task, picker, *boxes], outputs=boxes, js=fill_js, **private)
+    task.input(None, inputs=[task, *boxes], outputs=boxes, js=task_js, **private)
+    # The task's numbers come from the server (a radio's choices), then the number from the boxes.
+    task.change(lambda name: gr.Radio(choices=_numbers(name)), inputs=task, outputs=picker, **private).then(
+        None, inputs=[task, *boxes], outputs=picker, js=number_js, **private
+    )
+    gr.on([box.change for box in boxes], None, inputs=[task, *boxes], outputs=picker, js=number_js, **private)
 
 
 def _numbers(task: str) -> list[str]:

@@ -426,7 +426,13 @@ def test_presenter_example_picker_follows_the_task(browser, launched_app):
     box.fill("A text of one's own, about nothing in particular.")  # no number claims it any more
     expect(picker.locator("input:checked")).to_have_count(0, timeout=20_000)
 
-    page.get_by_role("radio", name="sentiment").check()  # presenter mode: even one's own text gives way
+    page.get_by_role("radio", name="fill-mask").check()  # presenter mode: even one's own text gives way
+    picker.get_by_role("radio", name="4").check()  # at once: the task's first example must not land after it
+    expect(box).to_have_value(task_examples("fill-mask")[3][0], timeout=20_000)
+    page.wait_for_timeout(1_000)
+    expect(box).to_have_value(task_examples("fill-mask")[3][0])
+    expect(picker.get_by_role("radio", name="4")).to_be_checked()
+    page.get_by_role("radio", name="sentiment").check()
     expect(box).to_have_value(sentiment[0][0], timeout=20_000)
     picker.get_by_role("radio", name="2").check()
     expect(box).to_have_value(sentiment[1][0], timeout=20_000)
@@ -441,6 +447,13 @@ def test_presenter_example_picker_follows_the_task(browser, launched_app):
     page.locator("#presenter-toggle input").uncheck()  # off stage: the list is back, the picker gone
     expect(picker).to_be_hidden()
     expect(page.locator("#compare-examples")).to_be_visible()
+    page.get_by_role("radio", name="fill-mask").check()  # a shipped example gives way off stage too
+    expect(box).to_have_value(task_examples("fill-mask")[0][0], timeout=20_000)
+    own = "My own sentence about a [MASK]."
+    box.fill(own)
+    page.get_by_role("radio", name="sentiment").check()  # one's own text stays off stage
+    page.wait_for_timeout(1_000)
+    expect(box).to_have_value(own)
     page.close()
 
 
