@@ -79,6 +79,17 @@ def banner(
     return "\n".join(lines)
 
 
+def loading_line(ready: tuple[str, ...], loading: tuple[str, ...], failed: dict[str, str] | None = None) -> str:
+    """Presenter mode's one line in place of the banner: which pairs are still loading (and which
+    could not be), "" once every pair is ready."""
+    parts = []
+    if loading:
+        parts.append(f"**Loading the models:** BERT and DistilBERT for {', '.join(esc(t) for t in loading)}…")
+        parts += [f"ready: {', '.join(esc(t) for t in ready)}"] if ready else []
+    parts += [f"**{esc(task)} could not be loaded**" for task in failed or {}]
+    return " · ".join(parts)
+
+
 def notices(messages: list[str], error: bool = False) -> str:
     if not messages:
         return ""

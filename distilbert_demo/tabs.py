@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 
-from . import registry, settings, students
+from . import registry, resources, settings, students
 from .inputs import InputError
 from .loading import LoadError, ModelStore, Pair
 from .markup import notices
@@ -108,17 +109,18 @@ def heavy_jobs_of_caller() -> int:
     return sum(getattr(event, "concurrency_id", None) == HEAVY_QUEUE for event in live)
 
 
-def validator(names: list[str], check: Callable[..., object], blame: str, heavy: bool = False):
+def validator(names: list[str], check: Callable[..., object], blame: str, heavy: bool = False, busy: str | None = None):
     """A Gradio validator for an event whose inputs are `names`, in order: it runs the cheap checks
     `check(**values)` before any model work; an InputError's message is shown next to the control
     at fault (its `field`, else `blame`) and reaches an API caller as an error. For an event of the
-    heavy queue (`heavy`), a visitor with a heavy job already waiting or running is told so."""
+    heavy queue (`heavy`), a visitor with a heavy job already waiting or running is told so, next to
+    `busy` (else `blame`): a control presenter mode keeps on screen, or the refusal goes unseen."""
 
     def validate(*args, **kwargs):
         values = dict(zip(names, args)) | kwargs
         try:
             if heavy and heavy_jobs_of_caller():
-                raise InputError(ONE_HEAVY_JOB)
+                raise InputError(ONE_HEAVY_JOB, field=busy)
             check(**values)
         except InputError as err:
             log.info("rejected input: %s", err)
@@ -182,6 +184,79 @@ class StopFlags(dict):
 # Components with this class are hidden in presenter mode (assets/page/page.css): explanatory prose
 # and the controls a speaker does not touch on stage.
 PRESENTER_HIDE = "presenter-hide"
+# And these are shown in presenter mode only: what stands in for what it hides (the example picker
+# for the example lists, the loading line for the banner).
+PRESENTER_ONLY = "presenter-only"
+
+
+def task_examples(task: str) -> list[tuple[str, str]]:
+    """The shipped examples of `task`, in order, as (text, question) (the question is "" but for qa)."""
+    return [(text, question) for row_task, text, question in resources.example_rows() if row_task == task]
+
+
+def example_number(task: str, text: str | None, question: str | None = None) -> int | None:
+    """Which of `task`'s examples (counted from 1) the boxes hold; None for a text of one's own. With
+    `question` None (a tab without a question box) the text alone decides."""
+    for number, (shown, asked) in enumerate(task_examples(task), start=1):
+        if shown == text and (question is None or asked == (question or "")):
+            return number
+    return None
+
+
+def example_picker(task: str, text: str, question: str | None = None, elem_id: str = "example") -> gr.Radio:
+    """On stage the example lists are hidden: numbered choices, laid out where called (beside the
+    task), that fill the task's n-th shipped example once wired (wire_example_picker). `task`, `text`
+    and `question` are the boxes' first values (question None: the tab has no question box)."""
+    return gr.Radio(
+        _numbers(task),
+        value=None if (n := example_number(task, text, question)) is None else str(n),
+        label="Example",
+        elem_id=elem_id,
+        elem_classes=PRESENTER_ONLY,
+        scale=1,
+        min_width=200,
+    )
+
+
+def wire_example_picker(picker: gr.Radio, task: gr.Radio, text: gr.Textbox, question: gr.Textbox | None) -> None:
+    """A number fills that example (the text; qa: the question and its context). In presenter mode
+    switching the task loads its first example instead of leaving the last task's text; out of it,
+    only when the box holds a shipped example (a visitor's own text stays). The number shown follows
+    the boxes: none once the text is one's own, the link's number when a link fills them.
+
+    All of it runs in the browser, with the examples in the page: answers from the server could
+    arrive out of order (a task switch's first example landing after the number picked next)."""
+    boxes = [text] if question is None else [text, question]
+    examples = json.dumps({name: task_examples(name) for name in registry.TASKS})
+    out = "(e) => e" if question is not None else "(e) => e[0]"  # what the boxes get from [text, question]
+    same = "(boxes.length > 1 ? boxes : boxes[0])"  # the boxes as they are
+    fill_js = (
+        f"(task, n, ...boxes) => {{ const e = ({examples}[task] || [])[Number(n) - 1]; "
+        f"return e ? ({out})(e) : {same}; }}"
+    )
+    task_js = (
+        f"(task, ...boxes) => {{ const all = {examples}; const text = boxes[0] || ''; "
+        "const shipped = Object.values(all).some((rows) => rows.some((r) => r[0] === text)); "
+        "const on = window.distilbertDemo && window.distilbertDemo.on(); "
+        f"return (on || shipped || !text.trim()) && all[task] ? ({out})(all[task][0]) : {same}; }}"
+    )
+    number_js = (
+        f"(task, ...boxes) => {{ const rows = {examples}[task] || []; "
+        "const i = rows.findIndex((r) => r[0] === boxes[0] && (boxes.length < 2 || r[1] === (boxes[1] || ''))); "
+        "return i < 0 ? null : String(i + 1); }"
+    )
+    private = {"queue": False, "api_visibility": "private"}
+    picker.input(None, inputs=[task, picker, *boxes], outputs=boxes, js=fill_js, **private)
+    task.input(None, inputs=[task, *boxes], outputs=boxes, js=task_js, **private)
+    # The task's numbers come from the server (a radio's choices), then the number from the boxes.
+    task.change(lambda name: gr.Radio(choices=_numbers(name)), inputs=task, outputs=picker, **private).then(
+        None, inputs=[task, *boxes], outputs=picker, js=number_js, **private
+    )
+    gr.on([box.change for box in boxes], None, inputs=[task, *boxes], outputs=picker, js=number_js, **private)
+
+
+def _numbers(task: str) -> list[str]:
+    return [str(n) for n in range(1, len(task_examples(task)) + 1)]
 
 
 def run_and_stop(label: str, run_id: str, stop_id: str, own_row: bool = True) -> tuple[gr.Button, gr.Button]:

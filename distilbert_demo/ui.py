@@ -31,7 +31,7 @@ from .kept import KEPT
 from .ladder.tab import ladder_tab
 from .loading import ModelStore
 from .storage import MAX_SESSIONS, SESSION_TTL_S, STORAGE
-from .tabs import MODEL_QUEUE, PRESENTER_HIDE, guarded
+from .tabs import MODEL_QUEUE, PRESENTER_HIDE, PRESENTER_ONLY, guarded
 
 MAX_QUEUE = 64  # waiting requests beyond this get Gradio's "queue is full, try again later"
 BANNER_REFRESH_S = 2.0
@@ -46,9 +46,18 @@ def banner_text(store: ModelStore) -> str:
     return markup.banner(loaded, measure.device_name(store.device), measure.threads(), loading, store.failures)
 
 
+def loading_text(store: ModelStore) -> str:
+    """Presenter mode's stand-in for the banner: what is still loading, "" once all is ready."""
+    ready = tuple(pair.task for pair in store.loaded_pairs())
+    loading = tuple(task for task in registry.TASKS if task not in ready and task not in store.failures)
+    return markup.loading_line(ready, loading, store.failures)
+
+
 def banner_update(store: ModelStore):
-    """The banner, and its timer on only while a pair is still loading."""
-    return banner_text(store), gr.Timer(active=not store.settled())
+    """The banner, presenter mode's loading line (gone once nothing is loading or failed), and
+    their timer, on only while a pair is still loading."""
+    line = loading_text(store)
+    return banner_text(store), gr.Markdown(line, visible=bool(line)), gr.Timer(active=not store.settled())
 
 
 def self_check_handler(store: ModelStore):
@@ -98,10 +107,14 @@ def build_app(store: ModelStore, web_url: str | None = None) -> gr.Blocks:
         if web_url:
             gr.HTML(markup.phones_link(web_url), elem_id="phones-box", padding=False)
         banner = gr.Markdown(banner_text(store), elem_id="banner", elem_classes=PRESENTER_HIDE)
+        # On stage the banner is hidden: one slim line says what is still loading, then goes.
+        line = loading_text(store)
+        loading_line = gr.Markdown(line, visible=bool(line), elem_id="loading-line", elem_classes=PRESENTER_ONLY)
         # Redrawn every BANNER_REFRESH_S seconds while pairs load, then the timer stops itself.
         timer = gr.Timer(BANNER_REFRESH_S, active=not store.settled())
-        timer.tick(lambda: banner_update(store), outputs=[banner, timer], queue=False, api_visibility="private")
-        app.load(lambda: banner_update(store), outputs=[banner, timer], queue=False, api_visibility="private")
+        shown = [banner, loading_line, timer]
+        timer.tick(lambda: banner_update(store), outputs=shown, queue=False, api_visibility="private")
+        app.load(lambda: banner_update(store), outputs=shown, queue=False, api_visibility="private")
         _self_check_panel(store)
         # A handle to this visitor's distilled student, once they choose to use it (storage.py keeps it).
         student_state = gr.State(None, time_to_live=SESSION_TTL_S)

@@ -127,8 +127,9 @@ def tiny_store(tiny_models):
 @pytest.fixture(scope="session")
 def launched_app(tiny_store):
     """The real app on tiny checkpoints, served on localhost; yields its URL."""
-    from distilbert_demo import ui
+    from distilbert_demo import registry, ui
 
+    tiny_store.load(list(registry.TASKS))  # as the app does at start (ui.create_app): every pair, at once
     app = ui.build_app(tiny_store)
     ui.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     yield app.local_url

@@ -203,6 +203,54 @@ def test_the_banner_updates_itself_while_pairs_load(browser, tiny_models, monkey
         app.close()
 
 
+def test_presenter_mode_says_what_is_loading_until_it_is_ready(browser, tiny_models, monkeypatch):
+    """The banner is hidden on stage: a slim line says which models are loading, and goes once they are."""
+    import threading
+
+    from distilbert_demo import loading, ui
+
+    real_load, gate = loading.load_model, threading.Event()
+
+    def slow_load(*args, **kwargs):
+        gate.wait(timeout=60)  # held until the page is open
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "load_model", slow_load)
+    tasks = ("fill-mask", "sentiment", "qa")
+    overrides = {(t, s): tiny_models[f"{t}-{s}"] for t in tasks for s in ("bert", "distilbert")}
+    store = loading.ModelStore(overrides, allow_twin=False)
+    store.load_in_background(list(tasks))
+    app = ui.build_app(store)
+    ui.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        page = browser.new_page(viewport=PROJECTOR)
+        page.goto(f"{app.local_url}?presenter=1", wait_until="load")
+        expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+        line = page.locator("#loading-line")
+        expect(line).to_be_visible(timeout=30_000)
+        expect(line).to_contain_text("Loading the models")
+        expect(line).to_contain_text("fill-mask, sentiment, qa")
+        expect(page.locator("#banner")).to_be_hidden()
+        page.screenshot(path=SCREENSHOTS / "presenter-loading.png")
+        shown = line.bounding_box()
+        assert shown and shown["y"] >= 0 and shown["y"] + shown["height"] <= 60, shown  # slim, at the top
+        switch = page.locator("#presenter-toggle").bounding_box()  # beside the view bar, not under it
+        assert switch and shown["x"] + shown["width"] <= switch["x"], (shown, switch)
+        page.locator("#presenter-toggle input").uncheck()  # off stage the banner says it
+        expect(line).to_be_hidden()
+        expect(page.locator("#banner")).to_contain_text("loading…")
+        page.locator("#presenter-toggle input").check()
+        expect(line).to_be_visible()
+        gate.set()
+        expect(line).to_be_hidden(timeout=60_000)  # no reload: the banner's timer redrew it
+        expect(page.locator("#run-button")).to_be_visible()
+        page.screenshot(path=SCREENSHOTS / "presenter-loaded.png")
+        page.close()
+    finally:
+        gate.set()
+        app.close()
+
+
 def test_a_link_opens_a_tab_with_an_example(browser, launched_app):
     """?tab=attention&example=2: the speaker's bookmark opens that view; a reload keeps it."""
     from distilbert_demo.resources import example_rows
@@ -237,6 +285,8 @@ def _axis_fonts(page, figure: str) -> list[float]:
 
 def _assert_presenter_view(page, name: str, verdict: str, figures: list[str], texts: list[str]) -> None:
     """The verdict and both figures inside the viewport, body text and axis labels large enough."""
+    for figure in figures:  # drawn, not just placed: the screenshot is of what the audience sees
+        expect(page.locator(f"{figure} .xtick").first).to_be_attached(timeout=20_000)
     page.screenshot(path=SCREENSHOTS / f"presenter-{name}.png")  # the viewport: what the audience sees
     for selector in [verdict, *figures]:
         box = page.locator(selector).first.bounding_box()
@@ -489,3 +539,157 @@ def _assert_inside(page, selector: str) -> None:
     assert box is not None and box["width"] > 0 and box["height"] > 0, selector
     inside = box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= PROJECTOR["width"]
     assert inside and box["y"] + box["height"] <= PROJECTOR["height"], (selector, box)
+
+
+def test_presenter_example_picker_follows_the_task(browser, launched_app):
+    """On stage the example list is hidden: numbers beside the task pick an example, and switching
+    the task loads its first example instead of leaving the last task's text under it."""
+    from distilbert_demo.tabs import task_examples
+
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=compare&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    picker, box = page.locator("#compare-example"), page.locator("#input-text textarea")
+    expect(page.locator("#compare-examples")).to_be_hidden()
+    expect(picker).to_be_visible()
+    expect(box).to_have_value(task_examples("fill-mask")[0][0])
+    expect(picker.get_by_role("radio", name="1")).to_be_checked()
+
+    page.get_by_role("radio", name="sentiment").check()  # the fill-mask text must not stay
+    sentiment = task_examples("sentiment")
+    expect(box).to_have_value(sentiment[0][0], timeout=20_000)
+    expect(picker.get_by_role("radio")).to_have_count(len(sentiment))
+    expect(picker.get_by_role("radio", name="1")).to_be_checked()
+    picker.get_by_role("radio", name="3").check()
+    expect(box).to_have_value(sentiment[2][0], timeout=20_000)
+
+    page.get_by_role("radio", name="qa").check()  # the question comes with its context
+    qa = task_examples("qa")
+    expect(box).to_have_value(qa[0][0], timeout=20_000)
+    expect(page.locator("#input-question textarea")).to_have_value(qa[0][1])
+    expect(picker.get_by_role("radio")).to_have_count(len(qa))
+    picker.get_by_role("radio", name="2").check()
+    expect(page.locator("#input-question textarea")).to_have_value(qa[1][1], timeout=20_000)
+    box.fill("A text of one's own, about nothing in particular.")  # no number claims it any more
+    expect(picker.locator("input:checked")).to_have_count(0, timeout=20_000)
+
+    page.get_by_role("radio", name="fill-mask").check()  # presenter mode: even one's own text gives way
+    picker.get_by_role("radio", name="4").check()  # at once: the task's first example must not land after it
+    expect(box).to_have_value(task_examples("fill-mask")[3][0], timeout=20_000)
+    page.wait_for_timeout(1_000)
+    expect(box).to_have_value(task_examples("fill-mask")[3][0])
+    expect(picker.get_by_role("radio", name="4")).to_be_checked()
+    page.get_by_role("radio", name="sentiment").check()
+    expect(box).to_have_value(sentiment[0][0], timeout=20_000)
+    picker.get_by_role("radio", name="2").check()
+    expect(box).to_have_value(sentiment[1][0], timeout=20_000)
+    page.locator("#run-button").click()
+    expect(page.locator("#verdict")).to_contain_text("DistilBERT:", timeout=60_000)
+    figures = ["#bert-predictions .js-plotly-plot", "#distilbert-predictions .js-plotly-plot"]
+    _assert_presenter_view(page, "compare-picker", "#verdict", figures, ["#verdict td"])
+    for selector in ("#compare-example", "#run-button"):  # the picker and Run on screen too
+        shown = page.locator(selector).bounding_box()
+        assert shown and shown["y"] >= 0 and shown["y"] + shown["height"] <= PROJECTOR["height"], (selector, shown)
+
+    page.locator("#presenter-toggle input").uncheck()  # off stage: the list is back, the picker gone
+    expect(picker).to_be_hidden()
+    expect(page.locator("#compare-examples")).to_be_visible()
+    page.get_by_role("radio", name="fill-mask").check()  # a shipped example gives way off stage too
+    expect(box).to_have_value(task_examples("fill-mask")[0][0], timeout=20_000)
+    own = "My own sentence about a [MASK]."
+    box.fill(own)
+    page.get_by_role("radio", name="sentiment").check()  # one's own text stays off stage
+    page.wait_for_timeout(1_000)
+    expect(box).to_have_value(own)
+    page.close()
+
+
+def test_presenter_attention_picker_and_links(browser, launched_app):
+    from distilbert_demo.tabs import task_examples
+
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=attention&example=2&presenter=1", wait_until="load")
+    picker, box = page.locator("#attention-example"), page.locator("#attention-text textarea")
+    expect(box).to_have_value(task_examples("fill-mask")[1][0], timeout=30_000)
+    expect(picker.get_by_role("radio", name="2")).to_be_checked(timeout=20_000)  # the link's number
+    page.get_by_role("radio", name="sentiment").check()
+    expect(box).to_have_value(task_examples("sentiment")[0][0], timeout=20_000)
+    picker.get_by_role("radio", name="4").check()
+    expect(box).to_have_value(task_examples("sentiment")[3][0], timeout=20_000)
+    page.screenshot(path=SCREENSHOTS / "presenter-attention-picker.png")
+    page.close()
+
+
+def test_presenter_explain_picker(browser, launched_app):
+    from distilbert_demo.tabs import task_examples
+
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=explain&presenter=1", wait_until="load")
+    picker, box = page.locator("#explain-example"), page.locator("#explain-text textarea")
+    expect(picker.get_by_role("radio", name="1")).to_be_checked(timeout=30_000)  # the page's first text
+    picker.get_by_role("radio", name="5").check()
+    expect(box).to_have_value(task_examples("sentiment")[4][0], timeout=20_000)
+    page.get_by_role("radio", name="fill-mask").check()
+    expect(box).to_have_value(task_examples("fill-mask")[0][0], timeout=20_000)
+    page.locator("#explain-run").click()
+    expect(page.locator("#explain-summary")).not_to_be_empty(timeout=60_000)
+    expect(page.locator("#explain-figure .js-plotly-plot")).to_be_visible(timeout=20_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=SCREENSHOTS / "presenter-explain-picker.png")
+    page.close()
+
+
+def test_presenter_distill_refusal_shows_and_start_after_done_runs(browser, launched_app, monkeypatch):
+    """On stage, a second heavy job is refused next to a control the speaker sees; and a Start clicked
+    right after "Done:" starts a run, even when freeing the last run's memory takes seconds (the last
+    line used to go out before that, while the run still held the heavy queue)."""
+    import time
+
+    from distilbert_demo.distill import core as distill_core
+    from distilbert_demo.distill import tab as ui_distill
+    from distilbert_demo.tabs import ONE_HEAVY_JOB
+
+    real_release = distill_core.release_memory
+
+    def slow_release():
+        real_release()
+        time.sleep(3)  # a big heap: gc and malloc_trim after a bert-base run take a while
+
+    monkeypatch.setattr(distill_core, "release_memory", slow_release)
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=distill&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    budget, status = page.locator("#distill-seconds input[type=number]"), page.locator("#distill-status")
+    budget.fill("30")
+    budget.press("Enter")
+    page.locator("#distill-start").click()
+    expect(status).to_contain_text("Step ", timeout=60_000)
+    page.locator("#distill-race").click()  # a second heavy job while the first runs: refused
+    refusal = page.get_by_text(ONE_HEAVY_JOB[:40])
+    expect(refusal).to_be_visible(timeout=20_000)
+    shown = refusal.bounding_box()
+    assert shown and shown["y"] >= 0 and shown["y"] + shown["height"] <= PROJECTOR["height"], shown
+    page.screenshot(path=SCREENSHOTS / "presenter-distill-refused.png")
+    page.get_by_role("tab", name="Evaluate").click()  # its only input (the upload) is hidden on stage
+    page.locator("#evaluate-run").click()
+    refusal = page.locator("#tab-evaluate").get_by_text(ONE_HEAVY_JOB[:40])
+    expect(refusal).to_be_visible(timeout=20_000)
+    shown = refusal.bounding_box()
+    assert shown and shown["y"] >= 0 and shown["y"] + shown["height"] <= PROJECTOR["height"], shown
+    page.screenshot(path=SCREENSHOTS / "presenter-evaluate-refused.png")
+    page.get_by_role("tab", name="Distill").click()
+    page.locator("#distill-stop").click()
+    deadline = time.monotonic() + 60
+    while ui_distill.ACTIVE_RUNS and time.monotonic() < deadline:  # the stopped run has ended
+        time.sleep(0.2)
+    assert ui_distill.ACTIVE_RUNS == {}
+
+    budget.fill("2")
+    budget.press("Enter")
+    page.locator("#distill-start").click()
+    expect(status).to_contain_text("Done:", timeout=60_000)
+    page.locator("#distill-start").click()  # at once, as a speaker would
+    expect(status).not_to_contain_text("Done:", timeout=10_000)  # a new run: "Starting", then its steps
+    expect(page.get_by_text(ONE_HEAVY_JOB[:40])).to_be_hidden()
+    expect(status).to_contain_text("Done:", timeout=60_000)
+    page.close()

@@ -140,6 +140,16 @@ def test_the_banner_warns_about_twins():
     text = ui.banner_text(store)
     assert "Untrained twins in use" in text and "random weights" in text and "prefetch" in text
     assert "**sentiment**: loading…" in text  # not asked for yet
+    line = ui.loading_text(store)  # presenter mode's stand-in for the banner
+    assert "Loading the models" in line and "sentiment, qa" in line and "ready: fill-mask" in line
+
+
+def test_the_loading_line_is_empty_once_every_pair_is_ready_or_failed():
+    from distilbert_demo import markup
+
+    assert markup.loading_line(("fill-mask", "sentiment", "qa"), ()) == ""  # presenter mode hides it then
+    assert "qa could not be loaded" in markup.loading_line(("fill-mask", "sentiment"), (), {"qa": "gone"})
+    assert "&lt;b&gt;" in markup.loading_line((), ("<b>",))  # names are escaped, as in the banner
 
 
 def test_twin_vocabulary_is_the_same_in_every_process():

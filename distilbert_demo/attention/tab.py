@@ -17,11 +17,13 @@ from ..tabs import (
     MODEL_QUEUE,
     PRESENTER_HIDE,
     error_markdown,
+    example_picker,
     guarded,
     session_of,
     student_folder,
     validator,
     visitor_pair,
+    wire_example_picker,
 )
 from . import figures, session, views
 
@@ -176,6 +178,7 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio,
     state = gr.State(None, time_to_live=SESSION_TTL_S)  # a key to this visitor's extraction (kept.py)
     with gr.Row():
         task = gr.Radio(list(registry.TASKS), value="fill-mask", label="Model pair", scale=1)
+        picker = example_picker("fill-mask", resources.examples()["fill-mask"][0], elem_id="attention-example")
         layer_map = gr.Textbox(
             label="Layer map (BERT layer for each DistilBERT layer)",
             placeholder=", ".join(map(str, default_layer_map(teacher_layers, student_layers))),
@@ -189,6 +192,7 @@ def attention_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio,
             label="Text", value=resources.examples()["fill-mask"][0], lines=2, elem_id="attention-text", scale=5
         )
         run = gr.Button("Show attention", variant="primary", elem_id="attention-run", scale=1)
+    wire_example_picker(picker, task, text, None)
     notice = gr.Markdown(label="Notice", elem_id="attention-notice")
     alignment = gr.Markdown(label="Alignment", elem_id="alignment", elem_classes="verdict")
     # The two heads first, their sliders under them: on a projector the maps must fit on the screen.

@@ -13,7 +13,16 @@ from ..measure import MIN_RUNS
 from ..palette import TITLES
 from ..registry import SIDES
 from ..storage import onnx_cache
-from ..tabs import MODEL_QUEUE, PRESENTER_HIDE, guarded, student_folder, validator, visitor_pair
+from ..tabs import (
+    MODEL_QUEUE,
+    PRESENTER_HIDE,
+    example_picker,
+    guarded,
+    student_folder,
+    validator,
+    visitor_pair,
+    wire_example_picker,
+)
 from . import core, figures, views
 
 INPUTS = ["task", "text", "top_k", "repeats", "question", "student", "bert_variant", "distilbert_variant"]
@@ -134,6 +143,8 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, g
     """Lay the tab out and wire it; returns (task, text, question) for links that fill an example."""
     with gr.Row():
         task = gr.Radio(list(registry.TASKS), value="fill-mask", label="Task", scale=1)
+        # on stage the examples list below is hidden: numbers beside the task pick an example instead
+        picker = example_picker("fill-mask", resources.examples()["fill-mask"][0], "", elem_id="compare-example")
         top_k = gr.Slider(
             1, core.MAX_TOP_K, value=core.DEFAULT_TOP_K, step=1, label="Top-k", scale=1, elem_classes=PRESENTER_HIDE
         )
@@ -169,7 +180,8 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, g
                 elem_id="input-question",
             )
         run_button = gr.Button("Run", variant="primary", elem_id="run-button", scale=1)
-    # The chosen task's examples only (at most 5: one page); on stage, links open them (?example=n).
+    wire_example_picker(picker, task, text, question)
+    # The chosen task's examples only (at most 5: one page); on stage, the picker or a link (?example=n).
     examples = gr.Dataset(
         label="Examples (click one)",
         components=[text],

@@ -161,24 +161,29 @@ def trainer(store: ModelStore):
                 drawn = len(evaluations) if charts else drawn
             if distiller.result.stopped:
                 stopped_at = len(distiller.result.history)
-                yield (f"Stopped after {stopped_at} steps; the run's memory was freed.", *[gr.skip()] * 6), False
-                return
-            finished = core.finish(distiller, teacher, Path(folder))
-            yield (
-                (
-                    views.done_line(distiller, finished),
-                    figures.loss_figure(distiller.result.history, len(distiller.result.history)),
-                    figures.agreement_figure(distiller.result.evaluations, len(distiller.result.history)),
-                    views.summary_markdown(distiller, finished),
-                    finished.archive,
-                    None,  # the handle: the server's to give (distill)
-                    gr.update(visible=True),
-                ),
-                True,
-            )
+                last = (f"Stopped after {stopped_at} steps; the run's memory was freed.", *[gr.skip()] * 6), False
+            else:
+                finished = core.finish(distiller, teacher, Path(folder))
+                last = (
+                    (
+                        views.done_line(distiller, finished),
+                        figures.loss_figure(distiller.result.history, len(distiller.result.history)),
+                        figures.agreement_figure(distiller.result.evaluations, len(distiller.result.history)),
+                        views.summary_markdown(distiller, finished),
+                        finished.archive,
+                        None,  # the handle: the server's to give (distill)
+                        gr.update(visible=True),
+                    ),
+                    True,
+                )
+                del finished  # the student's copy in memory: it is saved in `folder`
         finally:
             del distiller  # student, optimizer and batches go now, not at the next collection
             core.release_memory()
+        # The last line goes out once the memory is freed: the run holds the heavy queue until its
+        # generator ends, so "Done" shown before this (up to a second) made a Start clicked right
+        # after it a click the page dropped, or a refusal ("you already have a job") on stage.
+        yield last
 
     return train
 
@@ -285,7 +290,7 @@ def race_handler(store: ModelStore):
                 drawn = evaluations if charts else drawn
             line = core.race_summary(results)  # the verdict: above the chart (status) and as the summary
             steps = max(len(r.history) for r in results.values())
-            yield (
+            last = (
                 f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
                 figures.race_loss_figure(histories(results), steps),
                 figures.race_figure(curves, steps),
@@ -294,6 +299,7 @@ def race_handler(store: ModelStore):
         finally:
             results.clear()
             core.release_memory()
+        yield last  # once the memory is freed: the race is over when the page says so (see train)
 
     # The same parameters as `distill`, spelled out again on purpose: Gradio reads each handler's own
     # signature for its API and MCP parameter names (the one repetition the duplicate scan reports).
@@ -405,7 +411,11 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         inputs=[pasted, upload, layers],
         inputs_kwargs={name: made[name] for name in CONFIG_FIELDS},
         validator=validator(
-            ["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps", heavy=True
+            ["pasted", "upload", "layers_text", *CONFIG_FIELDS],
+            input_check(store),
+            blame="steps",
+            heavy=True,
+            busy="seconds",  # on stage the step count is hidden, the time budget is not
         ),
         outputs=[status, losses, agreement, summary, archive, finished, use_button],
         show_progress="minimal",  # the status says step, speed and ETA: a bar over it would hide it
@@ -420,7 +430,11 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
         inputs=[pasted, upload, layers],
         inputs_kwargs={name: made[name] for name in CONFIG_FIELDS},
         validator=validator(
-            ["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps", heavy=True
+            ["pasted", "upload", "layers_text", *CONFIG_FIELDS],
+            input_check(store),
+            blame="steps",
+            heavy=True,
+            busy="seconds",  # on stage the step count is hidden, the time budget is not
         ),
         outputs=[status, losses, agreement, summary],
         show_progress="minimal",

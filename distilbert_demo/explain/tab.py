@@ -9,7 +9,7 @@ from .. import qa, registry, resources
 from ..gpu import on_gpu
 from ..loading import ModelStore
 from ..markup import notices
-from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, controls, guarded, validator
+from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, controls, example_picker, guarded, validator, wire_example_picker
 from . import core, figures, views
 
 INPUTS = ["task", "text", "question", "method", "steps"]
@@ -78,6 +78,7 @@ def explain_tab(store: ModelStore) -> tuple[gr.Radio, gr.Textbox, gr.Textbox]:
     )
     with gr.Row():
         task = gr.Radio(list(registry.TASKS), value="sentiment", label="Task", elem_id="explain-task")
+        picker = example_picker("sentiment", resources.examples()["sentiment"][0], "", elem_id="explain-example")
         made = controls(core.ExplainSettings, ["method"], "explain", choices={"method": METHOD_CHOICES})
         with gr.Column(elem_classes=PRESENTER_HIDE):
             made.update(controls(core.ExplainSettings, ["steps"], "explain"))
@@ -87,6 +88,7 @@ def explain_tab(store: ModelStore) -> tuple[gr.Radio, gr.Textbox, gr.Textbox]:
             text = gr.Textbox(label="Text", value=resources.examples()["sentiment"][0], lines=2, elem_id="explain-text")
             question = gr.Textbox(label="Question (qa)", value="", visible=False, elem_id="explain-question")
         run = gr.Button("Explain", variant="primary", elem_id="explain-run", scale=1)
+    wire_example_picker(picker, task, text, question)
     task.change(lambda t: gr.update(visible=t == "qa"), task, question, api_visibility="private")
     notice = gr.Markdown(label="Notice", elem_id="explain-notice")
     figure = gr.Plot(label="Saliency", elem_id="explain-figure")

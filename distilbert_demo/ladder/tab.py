@@ -109,6 +109,7 @@ def ladder_tab(store: ModelStore) -> None:
             ),
             blame="chosen",
             heavy=True,
+            busy="task",  # on stage the variants are hidden, the task is not
         ),
         outputs=[verdict, chart, table, details, bundle, raw],
         concurrency_limit=1,
