@@ -165,7 +165,7 @@ def compare_tab(store: ModelStore, student_state: gr.State) -> tuple[gr.Radio, g
             runnable, value="fp32", label="DistilBERT runs as", scale=1, elem_id="distilbert-variant"
         )
     with gr.Row(equal_height=True):  # Run beside the text: on a projector every line counts
-        with gr.Column(scale=5):
+        with gr.Column(scale=5, elem_id="compare-inputs"):  # on stage the question sits beside its context
             text = gr.Textbox(
                 label="Text",
                 value=resources.examples()["fill-mask"][0],
