@@ -166,14 +166,11 @@ def test_evaluate_tab(page):
     page.screenshot(path=SCREENSHOTS / "evaluate.png", full_page=True)
 
 
-def test_the_banner_updates_itself_while_pairs_load(browser, tiny_models, monkeypatch):
-    """Opened while the weights load, the page's banner turns to "loaded" without a reload."""
-    import threading
-    import time
-
+def _app_loading_until(gate, tiny_models, monkeypatch):
+    """The app on the tiny checkpoints, served while its weights load, each load held until `gate` is set."""
     from distilbert_demo import loading, ui
 
-    real_load, gate = loading.load_model, threading.Event()
+    real_load = loading.load_model
 
     def slow_load(*args, **kwargs):
         gate.wait(timeout=60)  # held until the page is open
@@ -186,6 +183,18 @@ def test_the_banner_updates_itself_while_pairs_load(browser, tiny_models, monkey
     store.load_in_background(list(tasks))
     app = ui.build_app(store)
     ui.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    return app, store
+
+
+def test_the_banner_updates_itself_while_pairs_load(browser, tiny_models, monkeypatch):
+    """Opened while the weights load, the page's banner turns to "loaded" without a reload."""
+    import threading
+    import time
+
+    from distilbert_demo import ui
+
+    gate = threading.Event()
+    app, store = _app_loading_until(gate, tiny_models, monkeypatch)
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.goto(app.local_url, wait_until="load")
@@ -207,21 +216,8 @@ def test_presenter_mode_says_what_is_loading_until_it_is_ready(browser, tiny_mod
     """The banner is hidden on stage: a slim line says which models are loading, and goes once they are."""
     import threading
 
-    from distilbert_demo import loading, ui
-
-    real_load, gate = loading.load_model, threading.Event()
-
-    def slow_load(*args, **kwargs):
-        gate.wait(timeout=60)  # held until the page is open
-        return real_load(*args, **kwargs)
-
-    monkeypatch.setattr(loading, "load_model", slow_load)
-    tasks = ("fill-mask", "sentiment", "qa")
-    overrides = {(t, s): tiny_models[f"{t}-{s}"] for t in tasks for s in ("bert", "distilbert")}
-    store = loading.ModelStore(overrides, allow_twin=False)
-    store.load_in_background(list(tasks))
-    app = ui.build_app(store)
-    ui.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    gate = threading.Event()
+    app, _ = _app_loading_until(gate, tiny_models, monkeypatch)
     try:
         page = browser.new_page(viewport=PROJECTOR)
         page.goto(f"{app.local_url}?presenter=1", wait_until="load")
