@@ -66,8 +66,10 @@ def pareto_figure(ladder: Ladder, keep: float, fidelity_limit: float) -> go.Figu
             mode="lines+text",
             name="Pareto front",
             text=[r.label + (" ⚠" if r.strays else "") for r in front],
-            # fastest first, each better than the one before: labels alternate below and above the line
-            textposition=[("bottom right", "top left")[i % 2] for i in range(len(front))],
+            # fastest first, each better than the one before: labels right of their points (the fastest
+            # sits at the left edge), alternating below and above the line, never cut at the axes
+            textposition=[("bottom right", "top right")[i % 2] for i in range(len(front))],
+            cliponaxis=False,
             line={"color": "#555", "dash": "dot", "shape": "hv"},
             hoverinfo="skip",
         )
