@@ -394,6 +394,10 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
             elem_id="distill-race",
             scale=3,
         )
+        # beside Start once a run has finished: on a projector the next click is on screen
+        use_button = gr.Button(
+            "Use this student in Compare and Attention", visible=False, elem_id="distill-use", scale=3
+        )
     status = gr.Markdown(label="Status", elem_id="distill-status")
     with gr.Row(equal_height=False):
         losses = gr.Plot(label="Losses", elem_id="distill-losses")
@@ -402,7 +406,6 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
     archive = gr.File(label="Download the student (zip: model + tokenizer)", elem_id="distill-download")
     finished = gr.State(None, time_to_live=SESSION_TTL_S)  # a handle into STORAGE
     with gr.Row():
-        use_button = gr.Button("Use this student in Compare and Attention", visible=False, elem_id="distill-use")
         forget_button = gr.Button("Back to the loaded DistilBERT", size="sm")
     used = gr.Markdown(label="Which DistilBERT is in use", elem_id="distill-used")
 
