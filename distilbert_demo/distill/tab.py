@@ -213,7 +213,7 @@ def distill_handlers(store: ModelStore):
         kept = False
         try:
             yield STARTING  # at once (the student is built first; on ZeroGPU a GPU is attached first)
-            if progress is not None:  # the tracker over the status says it too, until the first step
+            if progress is not None:  # for API callers, which see progress messages
                 progress(0, desc=BUILDING)
             args = (pasted, upload, layers_text, config, stop, str(folder), started, progress)
             with contextlib.closing(train(*args)) as run:
@@ -416,8 +416,9 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
             ["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps", heavy=True
         ),
         outputs=[status, losses, agreement, summary, archive, finished, use_button],
-        show_progress="minimal",  # the status says step, speed and ETA: a bar over it would hide it
-        show_progress_on=status,  # one tracker, not one per output: each ticks ten times a second
+        # No tracker: the status line says what is happening, the step, the ETA; a tracker over it dimmed it
+        # and covered it with "processing" (and one per output ticked ten times a second).
+        show_progress="hidden",
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="distill",
@@ -431,8 +432,7 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
             ["pasted", "upload", "layers_text", *CONFIG_FIELDS], input_check(store), blame="steps", heavy=True
         ),
         outputs=[status, losses, agreement, summary],
-        show_progress="minimal",
-        show_progress_on=status,
+        show_progress="hidden",  # as the run's
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="race",
