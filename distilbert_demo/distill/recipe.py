@@ -554,7 +554,7 @@ def run_lanes(lanes: list[Distiller], stop: threading.Event | None = None) -> It
     step, mark = 0, time.perf_counter()
     plan.setup_s = mark - started
     try:
-        while step < plan.steps:
+        while True:
             if stop is not None and stop.is_set():
                 for lane in lanes:
                     lane.result.stopped = True
@@ -563,12 +563,12 @@ def run_lanes(lanes: list[Distiller], stop: threading.Event | None = None) -> It
             if step:
                 step_times.append(now - mark)
             mark = now
-            if plan.budget_s and step:  # planned from the first step on; the first one always runs
+            if plan.budget_s and step:  # re-planned after every step; the first one always runs
                 _replan(plan, step, now - started, step_times)
-                # The plan's own test (it keeps room for the evaluations): the run never makes more steps
-                # than its final plan says (a timing test alone once made one more than the plan).
-                if step >= plan.steps:
-                    break  # the budget is spent
+            # The plan's own test (it keeps room for the evaluations): the run never makes more steps than
+            # its final plan says (a timing test alone once made one more than the plan).
+            if step >= plan.steps:
+                break  # done, or the budget is spent
             step += 1
             losses = _step_lanes(lanes, next(batches), step)
             agreement = None

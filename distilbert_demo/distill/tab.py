@@ -112,6 +112,22 @@ class Pace:
         return False
 
 
+class Drawing:
+    """Draws the charts and times each kind: the verdict redraws them all once the last step is made, so a
+    time budget keeps the latest times of each (with what else follows the last step) in reserve."""
+
+    def __init__(self, plan, reserve_s: float = 0.0):
+        self.plan, self.reserve_s, self.seconds = plan, reserve_s, {}
+
+    def __call__(self, draw, *args):
+        began = time.perf_counter()
+        figure = draw(*args)
+        self.seconds[draw.__name__] = time.perf_counter() - began
+        if self.plan.budget_s:
+            self.plan.reserve_s = self.reserve_s + sum(self.seconds.values())
+        return figure
+
+
 def axis_steps(report) -> int:
     """How far the curves' x axis reaches: the plan, once a budget's first steps are timed."""
     plan = report.plan
@@ -135,20 +151,23 @@ def trainer(store: ModelStore):
         teacher = store.pair("fill-mask").bert
         timing = {"started": started} if started is not None else {}
         distiller = core.make_distiller(teacher, config, layers_text, pasted, upload, **timing)
-        core.reserve_finish(distiller, teacher)  # the budget keeps room for the final measurement
+        # the budget keeps room for the final measurement and the verdict's charts
+        draw = Drawing(distiller.plan, core.reserve_finish(distiller, teacher))
         try:
             pace, drawn = Pace(), 0  # drawn: how many evaluations the agreement chart shows
             for report in distiller.run(stop):
                 if not pace.status(report):
                     continue
-                if progress is not None:  # as often as the status: each message redraws the browser's tracker
+                if progress is not None:  # as often as the status (for API callers)
                     progress((report.step, report.steps), desc="distilling", unit="steps")
                 charts, evaluations = pace.charts(report), distiller.result.evaluations
                 yield (
                     (
                         views.progress_markdown(report),
-                        figures.loss_figure(distiller.result.history, axis_steps(report)) if charts else gr.skip(),
-                        figures.agreement_figure(evaluations, axis_steps(report))
+                        draw(figures.loss_figure, distiller.result.history, axis_steps(report))
+                        if charts
+                        else gr.skip(),
+                        draw(figures.agreement_figure, evaluations, axis_steps(report))
                         if charts and len(evaluations) > drawn  # step 1 draws the "before" point
                         else gr.skip(),
                         *[gr.skip()] * 4,
@@ -263,10 +282,11 @@ def race_handler(store: ModelStore):
     def run_race(pasted, upload, layers_text, config: DistillConfig, stop, started=None, progress=None):
         """The model work (any process): yields the page's updates. A time budget counts from `started`."""
         teacher = store.pair("fill-mask").bert
-        pace, drawn, contest = Pace(), 0, None  # as in train
+        pace, drawn, contest, draw = Pace(), 0, None, None  # as in train
         runs = core.race(teacher, config, layers_text, pasted, upload, stop=stop, started=started)
         try:
             for report, contest in runs:
+                draw = draw or Drawing(report.plan)  # the budget keeps room for the verdict's charts
                 if not pace.status(report):
                     continue
                 if progress is not None:  # as often as the status (see train)
@@ -276,8 +296,10 @@ def race_handler(store: ModelStore):
                 charts, evaluations = pace.charts(report), sum(map(len, curves.values()))
                 yield (
                     views.race_progress_markdown(report, results),
-                    figures.race_loss_figure(histories(results), axis_steps(report)) if charts else gr.skip(),
-                    figures.race_figure(curves, axis_steps(report)) if charts and evaluations > drawn else gr.skip(),
+                    draw(figures.race_loss_figure, histories(results), axis_steps(report)) if charts else gr.skip(),
+                    draw(figures.race_figure, curves, axis_steps(report))
+                    if charts and evaluations > drawn
+                    else gr.skip(),
                     gr.skip(),
                 )
                 drawn = evaluations if charts else drawn

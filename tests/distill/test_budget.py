@@ -121,9 +121,10 @@ def test_a_run_from_the_click_to_its_verdict_stays_within_the_budget_and_one_ste
     clock, budget = StepClock(monkeypatch), 8
     start, *_ = ui_distill.distill_handlers(tiny_store)
     settings = {"pasted": "", "upload": None, "layers_text": "", "batch_size": 4, "seq_len": 32, "bf16": False}
-    clicked = time.perf_counter()
-    updates = list(start(**settings, seconds=budget, request=None, progress=gr.Progress()))
-    wall = time.perf_counter() - clicked
+    updates, clicked = [], time.perf_counter()
+    for update in start(**settings, seconds=budget, request=None, progress=gr.Progress()):
+        updates.append(update)
+        wall = time.perf_counter() - clicked  # at the last update: the verdict on the page
     print(f"budget {budget} s: verdict after {wall:.2f} s, {clock.steps()} steps, longest {clock.longest():.3f} s")
     assert updates[-1][0].startswith("**Done:**")
     assert budget / 2 <= wall <= budget + clock.longest()
@@ -133,9 +134,10 @@ def test_a_race_from_the_click_to_its_verdict_stays_within_the_budget_and_one_st
     clock, budget = StepClock(monkeypatch), 8
     race = ui_distill.race_handler(tiny_store)
     settings = {"pasted": "", "upload": None, "layers_text": "", "batch_size": 4, "seq_len": 32, "bf16": False}
-    clicked = time.perf_counter()
-    updates = list(race(**settings, seconds=budget, request=None, progress=gr.Progress()))
-    wall = time.perf_counter() - clicked
+    updates, clicked = [], time.perf_counter()
+    for update in race(**settings, seconds=budget, request=None, progress=gr.Progress()):
+        updates.append(update)
+        wall = time.perf_counter() - clicked  # at the last update: the verdict on the page
     longest = clock.longest(lanes=2)
     print(f"race, budget {budget} s: verdict after {wall:.2f} s, {clock.steps(2)} steps each, longest {longest:.3f} s")
     assert updates[-1][0].startswith("**Race finished:** After ")
