@@ -413,12 +413,19 @@ def test_presenter_race_then_a_new_run_clears_its_verdict_at_once(browser, launc
         time.sleep(2)
         real_init(self, *args, **kwargs)
 
+    real_step = recipe.Distiller._step
+
+    def slow_step(self, batch):  # and a step 0.3 s: the race lasts long enough to be seen growing
+        time.sleep(0.3)
+        return real_step(self, batch)
+
     monkeypatch.setattr(recipe.HeldOut, "__init__", slow_build)
+    monkeypatch.setattr(recipe.Distiller, "_step", slow_step)
     page = browser.new_page(viewport=PROJECTOR)
     page.goto(f"{launched_app}?tab=distill&presenter=1", wait_until="load")
     expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
     budget = page.locator("#distill-seconds input[type=number]")
-    budget.fill("6")
+    budget.fill("10")
     budget.press("Enter")
     status, summary = page.locator("#distill-status"), page.locator("#distill-summary")
     page.locator("#distill-race").click()
@@ -429,6 +436,9 @@ def test_presenter_race_then_a_new_run_clears_its_verdict_at_once(browser, launc
     expect(status).to_contain_text("each · ETA")
     expect(page.locator("#distill-losses .js-plotly-plot")).to_be_visible(timeout=30_000)  # both curves, growing
     page.screenshot(path=SCREENSHOTS / "presenter-race-running.png")
+    page.locator("#distill-losses .js-plotly-plot").first.evaluate("el => el.data.map(t => t.x.length)")
+    lengths = page.locator("#distill-losses .js-plotly-plot").first.evaluate("el => el.data.map(t => t.x.length)")
+    assert len(lengths) == 2 and lengths[0] == lengths[1]  # two lanes, as many steps each
     expect(status).to_contain_text("Race finished: After ", timeout=60_000)
     expect(summary).to_contain_text("steps each, same batches")
     expect(page.locator("#distill-agreement .js-plotly-plot")).to_be_visible()
