@@ -36,7 +36,6 @@ from . import corpus, student
 
 MAX_PAGE_STEPS = 1000  # the web page's limit on steps; the CLI has none
 MAX_PAGE_SECONDS = 600  # and on a time budget
-PROBE_STEPS = 3  # steps timed (after the first, which warms up) to plan a time budget
 INITS = ("teacher", "random")
 # The paper's ablation (Sanh et al. 2019, Table 4): change in GLUE macro-score against the triple
 # loss with teacher initialisation. Each preset changes exactly what its name says.
