@@ -405,7 +405,7 @@ def test_presenter_race_then_a_new_run_clears_its_verdict_at_once(browser, launc
     compares them at equal steps; the next run clears that verdict and its charts at once, and says so."""
     import time
 
-    from distilbert_demo.distill import recipe
+    from distilbert_demo.distill import core, recipe
 
     real_init = recipe.HeldOut.__init__
 
@@ -419,8 +419,15 @@ def test_presenter_race_then_a_new_run_clears_its_verdict_at_once(browser, launc
         time.sleep(0.3)
         return real_step(self, batch)
 
+    real_race = core.Race.__init__
+
+    def as_if_twins(self, *args, **kwargs):  # the teacher as on a machine with no hub: an untrained twin
+        real_race(self, *args, **kwargs)
+        self.twin = True
+
     monkeypatch.setattr(recipe.HeldOut, "__init__", slow_build)
     monkeypatch.setattr(recipe.Distiller, "_step", slow_step)
+    monkeypatch.setattr(core.Race, "__init__", as_if_twins)
     page = browser.new_page(viewport=PROJECTOR)
     page.goto(f"{launched_app}?tab=distill&presenter=1", wait_until="load")
     expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
@@ -441,8 +448,13 @@ def test_presenter_race_then_a_new_run_clears_its_verdict_at_once(browser, launc
     assert len(lengths) == 2 and lengths[0] == lengths[1]  # two lanes, as many steps each
     expect(status).to_contain_text("Race finished: After ", timeout=60_000)
     expect(summary).to_contain_text("steps each, same batches")
+    assert status.inner_text().count("untrained twin teacher") == 1  # the caveat, once, above the charts
+    expect(summary).not_to_contain_text("untrained twin teacher")
     expect(page.locator("#distill-agreement .js-plotly-plot")).to_be_visible()
     page.screenshot(path=SCREENSHOTS / "presenter-race-verdict.png")
+    for chart in ("#distill-status", "#distill-losses .js-plotly-plot", "#distill-agreement .js-plotly-plot"):
+        box = page.locator(chart).first.bounding_box()  # the verdict and both charts above the fold
+        assert box["y"] + box["height"] <= PROJECTOR["height"], (chart, box)
     time.sleep(2)  # the race's event ends just after its verdict shows (a click before it is refused)
     page.locator("#distill-start").click()
     expect(status).to_contain_text("Building the student from the teacher's layers", timeout=1_500)

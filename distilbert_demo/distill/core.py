@@ -202,7 +202,7 @@ def race(teacher: LoadedModel, config: DistillConfig, *args, stop=None, **kwargs
 
 
 LANE_NAMES = {"teacher": "teacher-initialised", "random": "random init"}
-TWIN_CAVEAT = "untrained twin teacher: agreement with it means little; the curves show the mechanics"
+TWIN_CAVEAT = "untrained twin teacher: agreement with it means little"
 
 
 def race_summary(results: dict[str, DistillResult], twin: bool = False) -> str:

@@ -307,14 +307,15 @@ def race_handler(store: ModelStore):
                 yield "Race stopped before its first step.", *[gr.skip()] * 3
                 return
             results = contest.results
-            line = core.race_summary(results, contest.twin)  # the verdict: above the chart (status) and below it
+            line = core.race_summary(results, contest.twin)  # the verdict: above the chart (status) and below it,
+            repeated = core.race_summary(results)  # there without the twins caveat (said once, above the charts)
             steps = len(results["teacher"].history)
             curves = {init: result.evaluations for init, result in results.items()}
             yield (
                 f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
                 figures.race_loss_figure(histories(results), steps),
                 figures.race_figure(curves, steps),
-                f"### {line}",
+                f"### {repeated}",
             )
         finally:
             runs.close()
