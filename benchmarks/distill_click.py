@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
                 time.sleep(5)  # the previous run's event ends just after its verdict shows (a click before is refused)
                 page.locator("#distill-start").click()
                 clicked = time.monotonic()
-                expect(status).to_contain_text("Starting", timeout=60_000)
+                expect(status).to_contain_text("Building", timeout=60_000)
                 first = time.monotonic() - clicked
                 expect(status).to_contain_text("Done:", timeout=10 * 60_000)
                 verdict = time.monotonic() - clicked

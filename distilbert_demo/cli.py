@@ -109,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument(
         "--race",
         action="store_true",
-        help="the myth race: a teacher-initialised and a random-initialised student, each with half the budget, "
-        "same seed and batches (--out gets the teacher-initialised one)",
+        help="the myth race: a teacher-initialised and a random-initialised student stepping in turns on the same "
+        "batches, one budget for both, equal steps (--out gets the teacher-initialised one)",
     )
     settings.add_flags(dist, DistillConfig)
     dist.add_argument("--threads", type=int, help="torch threads (default: DISTILBERT_DEMO_THREADS or all cores)")
@@ -315,23 +315,26 @@ def run_distill(args: argparse.Namespace) -> int:
     teacher = loading.load_model("fill-mask", "bert", args.teacher, allow_twin=args.teacher is None)
     if teacher.source == "twin":
         print(f"warning: {teacher.note}; distilling from an UNTRAINED twin teacher.", file=sys.stderr)
-    lanes = {}  # init -> its Distiller (one lane, or the race's two)
+    # init -> its Distiller (one lane, or the race's two stepping in turns on the same batches)
     if args.race:
-        runs = core.race(teacher, config, args.student_layers, corpus_file=args.corpus, max_steps=None)
+        contest = core.Race(teacher, config, args.student_layers, corpus_file=args.corpus, max_steps=None)
+        lanes, runs = contest.lanes, contest.run()
     else:
-        lanes["teacher"] = core.make_distiller(
-            teacher, config, args.student_layers, corpus_file=args.corpus, max_steps=None
-        )
-        runs = (("teacher", report, lanes["teacher"]) for report in lanes["teacher"].run())
-    for init, report, lane in runs:
-        lanes[init] = lane
-        if lane.accelerator.is_main_process and report.agreement is not None:
-            a = report.agreement
-            print(
-                f"{init} init: step {report.step}/{report.steps}  loss {report.losses['loss']:.4f}  "
-                f"agreement {a.top1:.1%}  KL {a.kl:.4f}  {report.steps_per_s:.2f} steps/s",
-                file=sys.stderr,
+        lanes = {
+            "teacher": core.make_distiller(
+                teacher, config, args.student_layers, corpus_file=args.corpus, max_steps=None
             )
+        }
+        runs = lanes["teacher"].run()
+    for report in runs:
+        for init, lane in lanes.items():
+            if lane.accelerator.is_main_process and report.agreement is not None:
+                a, loss = lane.result.evaluations[-1], lane.result.history[-1]["loss"]
+                print(
+                    f"{init} init: step {report.step}/{report.steps}  loss {loss:.4f}  "
+                    f"agreement {a['top1']:.1%}  KL {a['kl']:.4f}  {report.steps_per_s:.2f} steps/s",
+                    file=sys.stderr,
+                )
     distiller = lanes["teacher"]
     main = distiller.accelerator.is_main_process
     try:
@@ -386,7 +389,7 @@ def run_distill(args: argparse.Namespace) -> int:
             f"KL {before.kl:.4f} -> {after.kl:.4f}"
         )
         if args.race:
-            print(f"race: {core.race_summary({init: lane.result for init, lane in lanes.items()})}")
+            print(f"race: {core.race_summary(contest.results, teacher.source == 'twin')}")
     return EXIT_OK
 
 

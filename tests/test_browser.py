@@ -446,6 +446,74 @@ def test_presenter_distill_fits_a_projector(browser, launched_app):
     page.close()
 
 
+def test_presenter_race_then_a_new_run_clears_its_verdict_at_once(browser, launched_app, monkeypatch):
+    """On stage: the race's first line says what is happening while the students are built, its verdict
+    compares them at equal steps; the next run clears that verdict and its charts at once, and says so."""
+    import time
+
+    from distilbert_demo.distill import core, recipe
+
+    real_init = recipe.HeldOut.__init__
+
+    def slow_build(self, *args, **kwargs):  # building takes 2 s, as a bert-base teacher's answers do
+        time.sleep(2)
+        real_init(self, *args, **kwargs)
+
+    real_step = recipe.Distiller._step
+
+    def slow_step(self, batch):  # and a step 0.3 s: the race lasts long enough to be seen growing
+        time.sleep(0.3)
+        return real_step(self, batch)
+
+    real_race = core.Race.__init__
+
+    def as_if_twins(self, *args, **kwargs):  # the teacher as on a machine with no hub: an untrained twin
+        real_race(self, *args, **kwargs)
+        self.twin = True
+
+    monkeypatch.setattr(recipe.HeldOut, "__init__", slow_build)
+    monkeypatch.setattr(recipe.Distiller, "_step", slow_step)
+    monkeypatch.setattr(core.Race, "__init__", as_if_twins)
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=distill&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    budget = page.locator("#distill-seconds input[type=number]")
+    budget.fill("10")
+    budget.press("Enter")
+    status, summary = page.locator("#distill-status"), page.locator("#distill-summary")
+    page.locator("#distill-race").click()
+    expect(status).to_contain_text("Building both students", timeout=1_500)  # at once, during the build
+    expect(status.locator("p").first).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "presenter-race-building.png")
+    expect(status).to_contain_text("Race: step ", timeout=30_000)  # one step count and one ETA for both
+    expect(status).to_contain_text("each · ETA")
+    expect(page.locator("#distill-losses .js-plotly-plot")).to_be_visible(timeout=30_000)  # both curves, growing
+    page.screenshot(path=SCREENSHOTS / "presenter-race-running.png")
+    page.locator("#distill-losses .js-plotly-plot").first.evaluate("el => el.data.map(t => t.x.length)")
+    lengths = page.locator("#distill-losses .js-plotly-plot").first.evaluate("el => el.data.map(t => t.x.length)")
+    assert len(lengths) == 2 and lengths[0] == lengths[1]  # two lanes, as many steps each
+    expect(status).to_contain_text("Race finished: After ", timeout=60_000)
+    expect(summary).to_contain_text("steps each, same batches")
+    assert status.inner_text().count("untrained twin teacher") == 1  # the caveat, once, above the charts
+    expect(summary).not_to_contain_text("untrained twin teacher")
+    expect(page.locator("#distill-agreement .js-plotly-plot")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "presenter-race-verdict.png")
+    for chart in ("#distill-status", "#distill-losses .js-plotly-plot", "#distill-agreement .js-plotly-plot"):
+        box = page.locator(chart).first.bounding_box()  # the verdict and both charts above the fold
+        assert box["y"] + box["height"] <= PROJECTOR["height"], (chart, box)
+    time.sleep(2)  # the race's event ends just after its verdict shows (a click before it is refused)
+    page.locator("#distill-start").click()
+    expect(status).to_contain_text("Building the student from the teacher's layers", timeout=1_500)
+    expect(summary).not_to_contain_text("steps each")  # the old verdict is gone, and its charts
+    expect(page.locator("#distill-losses .js-plotly-plot")).to_have_count(0)
+    expect(page.locator("#distill-agreement .js-plotly-plot")).to_have_count(0)
+    expect(status).to_contain_text("Building the student")  # still building: all this came at once
+    page.screenshot(path=SCREENSHOTS / "presenter-distill-building.png")
+    expect(status).to_contain_text("Done:", timeout=60_000)
+    page.screenshot(path=SCREENSHOTS / "presenter-distill-done.png")
+    page.close()
+
+
 def test_a_copied_link_brings_back_a_text_of_ones_own(browser, launched_app):
     page = browser.new_page(viewport=PROJECTOR)
     page.goto(f"{launched_app}?tab=compare", wait_until="load")

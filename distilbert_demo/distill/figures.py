@@ -52,7 +52,7 @@ RACE_LANES = {
 def race_figure(evaluations: dict[str, list[dict]], steps: int) -> go.Figure:
     """Both students' held-out agreement with the teacher (and KL, dotted) on one chart."""
     lanes = {f"{RACE_LANES[init][0]}: ": (points, RACE_LANES[init][1]) for init, points in evaluations.items()}
-    return _agreement_chart(lanes, steps, "The myth race: same budget, seed and batches")
+    return _agreement_chart(lanes, steps, "The myth race: same steps, seed and batches")
 
 
 def race_loss_figure(histories: dict[str, list[dict]], steps: int) -> go.Figure:

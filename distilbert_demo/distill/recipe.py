@@ -36,7 +36,6 @@ from . import corpus, student
 
 MAX_PAGE_STEPS = 1000  # the web page's limit on steps; the CLI has none
 MAX_PAGE_SECONDS = 600  # and on a time budget
-PROBE_STEPS = 3  # steps timed (after the first, which warms up) to plan a time budget
 INITS = ("teacher", "random")
 # The paper's ablation (Sanh et al. 2019, Table 4): change in GLUE macro-score against the triple
 # loss with teacher initialisation. Each preset changes exactly what its name says.
@@ -297,13 +296,20 @@ class HeldOut:
 @dataclass
 class Plan:
     """How many steps the run makes: the step count, or what fits in the time budget once the first
-    steps have been timed (the learning-rate schedule follows the plan)."""
+    steps have been timed (the learning-rate schedule follows the plan).
+
+    A budget counts from the click (`Distiller(started=...)`): building the students, the held-out
+    evaluations and the caller's final measurement (`reserve_s`) are inside it, not on top of it."""
 
     steps: int
     budget_s: float = 0.0  # 0: a step count, no budget
-    step_s: float = 0.0  # measured seconds per optimiser step (0 until measured)
-    eval_s: float = 0.0  # measured seconds per held-out evaluation
+    step_s: float = 0.0  # measured seconds per step (of every lane: a race's two students make one step each)
+    eval_s: float = 0.0  # measured seconds per held-out evaluation (of every lane)
     measured_on: str = ""
+    reserve_s: float = 0.0  # kept at the end of the budget for what the caller does after the last step
+    setup_s: float = 0.0  # from the click to the first step: building, the teacher's answers, the first evaluation
+    eval_every: int = 10
+    lanes: int = 1  # students stepping in turns on the same batches (2: the myth race)
 
     @property
     def measured(self) -> bool:
@@ -311,10 +317,25 @@ class Plan:
 
     def text(self) -> str:
         if not self.budget_s:
-            return f"{self.steps} steps"
+            return f"{self.steps} steps" + (" each" if self.lanes > 1 else "")
         if not self.measured:
             return f"a {self.budget_s:g} s budget: timing the first steps…"
-        return f"~{self.steps} steps of {self.step_s:.3g} s on {self.measured_on}, within {self.budget_s:g} s"
+        each = f" each ({self.step_s:.3g} s for one step of both)" if self.lanes > 1 else f" of {self.step_s:.3g} s"
+        return (
+            f"~{self.steps} steps{each} on {self.measured_on}, within {self.budget_s:g} s from the click "
+            f"(setup {self.setup_s:.0f} s)"
+        )
+
+    def eta_s(self, step: int, elapsed_s: float) -> float:
+        """Seconds left to the result: the planned steps, the evaluations they bring and the reserve,
+        never more than what is left of the budget."""
+        left = max(0.0, self.budget_s - elapsed_s)
+        if not self.measured:
+            return left
+        steps_left = max(0, self.steps - step)
+        evals = self.steps // self.eval_every - step // self.eval_every  # the ones on multiples of eval_every
+        evals += 1 if steps_left and self.steps % self.eval_every else 0  # and the last step's
+        return min(left, steps_left * self.step_s + evals * self.eval_s + self.reserve_s)
 
 
 @dataclass
@@ -323,9 +344,9 @@ class StepReport:
 
     step: int
     steps: int
-    losses: dict[str, float]
-    elapsed_s: float
-    agreement: HeldOutAgreement | None = None  # set on evaluation steps
+    losses: dict[str, float]  # the first lane's (a race's lanes: each lane's result.history)
+    elapsed_s: float  # from the click (the budget's start)
+    agreement: HeldOutAgreement | None = None  # set on evaluation steps (the first lane's)
     plan: Plan | None = None
 
     @property
@@ -335,9 +356,7 @@ class StepReport:
     @property
     def eta_s(self) -> float:
         if self.plan is not None and self.plan.budget_s:
-            if not self.plan.measured:
-                return max(0.0, self.plan.budget_s - self.elapsed_s)
-            return max(0.0, self.plan.budget_s - self.elapsed_s) if self.step < self.steps else 0.0
+            return self.plan.eta_s(self.step, self.elapsed_s)
         return (self.steps - self.step) / self.steps_per_s if self.steps_per_s > 0 else math.inf
 
 
@@ -370,7 +389,12 @@ class Distiller:
         layers: list[int] | None = None,
         accelerator: Accelerator | None = None,
         train_skip_lines: int = 0,  # for a file source: its first lines are the held-out set
+        *,
+        started: float | None = None,  # time.perf_counter() of the click: a budget counts from there
+        reserve_s: float = 0.0,  # seconds of the budget kept for the caller's work after the last step
+        heldout_set: HeldOut | None = None,  # the teacher's held-out answers, when another lane made them
     ):
+        self.started = time.perf_counter() if started is None else started
         config.check()
         if not heldout:
             raise InputError("The corpus is empty: there are no held-out sentences to measure agreement on.")
@@ -401,6 +425,8 @@ class Distiller:
             steps=config.steps if not config.seconds else 10**6,
             budget_s=config.seconds,
             measured_on=measure.device_label(self.accelerator.device),
+            reserve_s=reserve_s if config.seconds else 0.0,
+            eval_every=config.eval_every,
         )
         # Linear warm-up then linear decay (transformers' get_linear_schedule_with_warmup), over the plan.
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
@@ -408,8 +434,10 @@ class Distiller:
         # every optimizer step, and with N processes the learning rate would reach 0 after steps/N.
         self.student, self.optimizer, self.loader = self.accelerator.prepare(SelectiveHead(built), optimizer, loader)
         self.scheduler = scheduler
-        with measure.MACHINE:  # the teacher's held-out answers are model work too
-            self.heldout = HeldOut(heldout, tokenizer, self.teacher, config, self.accelerator.device)
+        if heldout_set is None:
+            with measure.MACHINE:  # the teacher's held-out answers are model work too
+                heldout_set = HeldOut(heldout, tokenizer, self.teacher, config, self.accelerator.device)
+        self.heldout = heldout_set
         self.result = DistillResult(student=built, layers=layers)
 
     def _lr_factor(self, step: int) -> float:
@@ -419,70 +447,16 @@ class Distiller:
             return step / max(1, warmup)
         return max(0.0, (total - step) / max(1, total - warmup))
 
-    def _replan(self, done: int, elapsed_s: float, step_times: list[float]) -> None:
-        """As many more steps as fit in what is left of the budget, counting the held-out evaluations
-        they bring; made after the probe steps and remade after every step from the latest ones."""
-        plan = self.plan
-        recent = step_times[-20:]
-        plan.step_s = sum(recent) / len(recent)
-        left = plan.budget_s - elapsed_s - plan.eval_s  # the final evaluation comes on top
-        per_step = plan.step_s + plan.eval_s / self.config.eval_every
-        plan.steps = done + max(0, math.floor(left / per_step))
-
     def _evaluate(self, step: int) -> HeldOutAgreement:
-        agreement = self.heldout.agreement(self.student_model)
+        with measure.MACHINE:
+            agreement = self.heldout.agreement(self.student_model)
         self.result.evaluations.append({"step": step, **asdict(agreement)})
         return agreement
 
     def run(self, stop: threading.Event | None = None) -> Iterator[StepReport]:
-        """Step until the plan is done (or `stop` is set); with a time budget, the first steps are
-        timed and the plan is made from them; a step that would end past the budget is not begun."""
-        config, result, plan = self.config, self.result, self.plan
-        started = time.perf_counter()
-        with measure.MACHINE:
-            result.agreement_before = self._evaluate(0)
-        plan.eval_s = time.perf_counter() - started
-        batches = iter(self.loader)
-        step_times: list[float] = []  # wall time of each step, from the top of the loop to the next (no evaluation)
-        step, mark = 0, time.perf_counter()
-        try:
-            while step < plan.steps:
-                if stop is not None and stop.is_set():
-                    result.stopped = True
-                    break
-                now = time.perf_counter()
-                if step:
-                    step_times.append(now - mark)
-                mark = now
-                if plan.budget_s and step > PROBE_STEPS:  # the first step warms up, the next ones are timed
-                    self._replan(step, now - started, step_times[1:])
-                    # The plan's own test (it keeps room for the evaluations): the run never makes more steps
-                    # than its final plan says (a timing test alone once made one more than the plan).
-                    if step >= plan.steps:
-                        break  # the budget is spent
-                step += 1
-                # One step at a time on the machine: a comparison asking to be timed goes between two steps.
-                with measure.MACHINE:
-                    losses = self._step(next(batches))
-                    result.history.append({"step": step, **losses})
-                if step % config.eval_every == 0 or step == plan.steps:
-                    evaluated = time.perf_counter()
-                    with measure.MACHINE:
-                        agreement = self._evaluate(step)
-                    mark += time.perf_counter() - evaluated  # an evaluation is not a step's time
-                else:
-                    agreement = None
-                result.elapsed_s = time.perf_counter() - started
-                yield StepReport(step, plan.steps, losses, result.elapsed_s, agreement, plan)
-            if step and result.evaluations[-1]["step"] != step:  # ended early: measure where it stopped
-                with measure.MACHINE:
-                    self._evaluate(step)
-        finally:
-            result.elapsed_s = time.perf_counter() - started
-            last_eval = result.evaluations[-1]
-            result.agreement_after = HeldOutAgreement(last_eval["top1"], last_eval["kl"], last_eval["positions"])
-            result.student = self.student_model.eval()
-            self.optimizer = None  # Adam's moments are twice the student's size: free them now
+        """Step until the plan is done (or `stop` is set); with a time budget, the steps are timed and
+        the plan is made from them; a step that would end past the budget is not begun."""
+        return run_lanes([self], stop)
 
     def _step(self, batch: dict) -> dict[str, float]:
         """One optimiser step on `batch`; the loss terms, averaged over processes."""
@@ -513,3 +487,100 @@ class Distiller:
             self.student_model.save_pretrained(out_dir)
             self.tokenizer.save_pretrained(out_dir)
         self.accelerator.wait_for_everyone()
+
+
+def _replan(plan: Plan, done: int, elapsed_s: float, step_times: list[float]) -> None:
+    """As many more steps as fit in what is left of the budget, counting the held-out evaluations they
+    bring, the last one and the caller's reserve; remade after every step from the latest ones.
+
+    The first step warms up (on tiny models it took 70 times the next one): while it is the only one
+    timed, a second step is made to time if any of the budget is left, and the plan follows from it."""
+    recent = (step_times[1:] or step_times)[-20:]
+    plan.step_s = sum(recent) / len(recent)
+    left = plan.budget_s - elapsed_s - plan.eval_s - plan.reserve_s  # the last evaluation, then the reserve
+    per_step = plan.step_s + plan.eval_s / plan.eval_every
+    plan.steps = done + max(0, math.floor(left / per_step))
+    if done == 1 and left > 0:
+        plan.steps = max(plan.steps, 2)
+
+
+def _one_plan(lanes: list[Distiller]) -> Plan:
+    """The first lane's plan for every lane (so the same learning-rate schedule); the batches come from
+    the first lane's loader, so the settings that shape them must agree."""
+    config, plan = lanes[0].config, lanes[0].plan
+    for lane in lanes[1:]:
+        assert replace(lane.config, init=config.init) == config, "lanes differ in more than their initialisation"
+        lane.plan = plan
+    plan.lanes = len(lanes)
+    return plan
+
+
+def _step_lanes(lanes: list[Distiller], batch: dict, step: int) -> list[dict[str, float]]:
+    """One step of each lane on the same batch, in turn; one at a time on the machine (a comparison
+    asking to be timed goes between two steps)."""
+    losses = []
+    for lane in lanes:
+        with measure.MACHINE:
+            losses.append(lane._step(batch))
+        lane.result.history.append({"step": step, **losses[-1]})
+    return losses
+
+
+def _close_lanes(lanes: list[Distiller], started: float) -> None:
+    for lane in lanes:
+        result = lane.result
+        result.elapsed_s = time.perf_counter() - started
+        if result.evaluations:
+            last = result.evaluations[-1]
+            result.agreement_after = HeldOutAgreement(last["top1"], last["kl"], last["positions"])
+        result.student = lane.student_model.eval()
+        lane.optimizer = None  # Adam's moments are twice the student's size: free them now
+
+
+def run_lanes(lanes: list[Distiller], stop: threading.Event | None = None) -> Iterator[StepReport]:
+    """Step one run, or several in turns on the same batches (the myth race: a step of the first
+    student, then a step of the second on the same batch, and so on): one plan, one budget counted
+    from the earliest lane's `started`, every lane evaluated at the same steps, and every lane ends
+    with the same number of steps. Yields one StepReport per step of all lanes."""
+    plan, config = _one_plan(lanes), lanes[0].config
+    started = min(lane.started for lane in lanes)
+    evaluated = time.perf_counter()
+    for lane in lanes:
+        lane.result.agreement_before = lane._evaluate(0)
+    plan.eval_s = time.perf_counter() - evaluated
+    batches = iter(lanes[0].loader)
+    step_times: list[float] = []  # wall time of each step of all lanes, top of the loop to the next (no evaluation)
+    step, mark = 0, time.perf_counter()
+    plan.setup_s = mark - started
+    try:
+        while True:
+            if stop is not None and stop.is_set():
+                for lane in lanes:
+                    lane.result.stopped = True
+                break
+            now = time.perf_counter()
+            if step:
+                step_times.append(now - mark)
+            mark = now
+            if plan.budget_s and step:  # re-planned after every step; the first one always runs
+                _replan(plan, step, now - started, step_times)
+            # The plan's own test (it keeps room for the evaluations): the run never makes more steps than
+            # its final plan says (a timing test alone once made one more than the plan).
+            if step >= plan.steps:
+                break  # done, or the budget is spent
+            step += 1
+            losses = _step_lanes(lanes, next(batches), step)
+            agreement = None
+            if step % config.eval_every == 0 or step == plan.steps:
+                evaluated = time.perf_counter()
+                agreement = [lane._evaluate(step) for lane in lanes][0]
+                mark += time.perf_counter() - evaluated  # an evaluation is not a step's time
+            elapsed = time.perf_counter() - started
+            for lane in lanes:
+                lane.result.elapsed_s = elapsed
+            yield StepReport(step, plan.steps, losses[0], elapsed, agreement, plan)
+        if step and lanes[0].result.evaluations[-1]["step"] != step:  # ended early: measure where it stopped
+            for lane in lanes:
+                lane._evaluate(step)
+    finally:
+        _close_lanes(lanes, started)

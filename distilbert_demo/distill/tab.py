@@ -48,16 +48,10 @@ CHARTS_EVERY_S = 2.0  # the loss and agreement charts
 PRESET_FIELDS = ["alpha_ce", "alpha_mlm", "alpha_cos", "init"]  # what the ablation presets set
 # A run's first update, sent at once: what is happening, and the previous result cleared (its student's
 # handle stays, and so does the choice made with "Use this student").
-STARTING = (
-    "**Starting:** building the student from the teacher's layers…",
-    None,
-    None,
-    "",
-    None,
-    gr.skip(),
-    gr.update(visible=False),
-)
-RACE_STARTING = ("**Starting the race:** building the first student…", None, None, "")
+BUILDING = "Building the student from the teacher's layers…"
+STARTING = (f"**{BUILDING}**", None, None, "", None, gr.skip(), gr.update(visible=False))
+RACE_BUILDING = "Building both students: one from the teacher's layers, one from random weights…"
+RACE_STARTING = (f"**{RACE_BUILDING}**", None, None, "")
 
 
 def preset_reference(preset: str) -> str:
@@ -118,6 +112,22 @@ class Pace:
         return False
 
 
+class Drawing:
+    """Draws the charts and times each kind: the verdict redraws them all once the last step is made, so a
+    time budget keeps the latest times of each (with what else follows the last step) in reserve."""
+
+    def __init__(self, plan, reserve_s: float = 0.0):
+        self.plan, self.reserve_s, self.seconds = plan, reserve_s, {}
+
+    def __call__(self, draw, *args):
+        began = time.perf_counter()
+        figure = draw(*args)
+        self.seconds[draw.__name__] = time.perf_counter() - began
+        if self.plan.budget_s:
+            self.plan.reserve_s = self.reserve_s + sum(self.seconds.values())
+        return figure
+
+
 def axis_steps(report) -> int:
     """How far the curves' x axis reaches: the plan, once a budget's first steps are timed."""
     plan = report.plan
@@ -135,23 +145,29 @@ def trainer(store: ModelStore):
 
     @on_gpu("distill", gpu_seconds)
     @guarded("distilling")
-    def train(pasted, upload, layers_text, config: DistillConfig, stop, folder: str, progress=None):
-        """The model work (any process): yields (page update, whether the student in `folder` is finished)."""
+    def train(pasted, upload, layers_text, config: DistillConfig, stop, folder: str, started=None, progress=None):
+        """The model work (any process): yields (page update, whether the student in `folder` is finished).
+        A time budget counts from `started` (the click) and keeps room for the final measurement."""
         teacher = store.pair("fill-mask").bert
-        distiller = core.make_distiller(teacher, config, layers_text, pasted, upload)
+        timing = {"started": started} if started is not None else {}
+        distiller = core.make_distiller(teacher, config, layers_text, pasted, upload, **timing)
+        # the budget keeps room for the final measurement and the verdict's charts
+        draw = Drawing(distiller.plan, core.reserve_finish(distiller, teacher))
         try:
             pace, drawn = Pace(), 0  # drawn: how many evaluations the agreement chart shows
             for report in distiller.run(stop):
                 if not pace.status(report):
                     continue
-                if progress is not None:  # as often as the status: each message redraws the browser's tracker
+                if progress is not None:  # as often as the status (for API callers)
                     progress((report.step, report.steps), desc="distilling", unit="steps")
                 charts, evaluations = pace.charts(report), distiller.result.evaluations
                 yield (
                     (
                         views.progress_markdown(report),
-                        figures.loss_figure(distiller.result.history, axis_steps(report)) if charts else gr.skip(),
-                        figures.agreement_figure(evaluations, axis_steps(report))
+                        draw(figures.loss_figure, distiller.result.history, axis_steps(report))
+                        if charts
+                        else gr.skip(),
+                        draw(figures.agreement_figure, evaluations, axis_steps(report))
                         if charts and len(evaluations) > drawn  # step 1 draws the "before" point
                         else gr.skip(),
                         *[gr.skip()] * 4,
@@ -166,7 +182,7 @@ def trainer(store: ModelStore):
                 finished = core.finish(distiller, teacher, Path(folder))
                 last = (
                     (
-                        views.done_line(distiller, finished),
+                        views.done_line(distiller, finished, started and time.perf_counter() - started),
                         figures.loss_figure(distiller.result.history, len(distiller.result.history)),
                         figures.agreement_figure(distiller.result.evaluations, len(distiller.result.history)),
                         views.summary_markdown(distiller, finished),
@@ -214,13 +230,17 @@ def distill_handlers(store: ModelStore):
             status, loss curves, agreement curve, summary (teacher vs student: size, latency, held-out
             agreement), the student's zip (model + tokenizer), a handle to the student, the use-it button.
         """
+        started = time.perf_counter()  # the budget counts from the click: building and measuring are inside it
         config = settings_from(DistillConfig, settings)
         session, stop = ACTIVE_RUNS.start(request)
         folder = STORAGE.student_folder(session)  # made here, written by the run, kept here
         kept = False
         try:
             yield STARTING  # at once (the student is built first; on ZeroGPU a GPU is attached first)
-            with contextlib.closing(train(pasted, upload, layers_text, config, stop, str(folder), progress)) as run:
+            if progress is not None:  # for API callers, which see progress messages
+                progress(0, desc=BUILDING)
+            args = (pasted, upload, layers_text, config, stop, str(folder), started, progress)
+            with contextlib.closing(train(*args)) as run:
                 for update, finished in run:
                     if finished:  # the page keeps a handle; the student stays in STORAGE (capped, expiring)
                         update = (*update[:5], STORAGE.keep_student(session, folder), *update[6:])
@@ -260,44 +280,51 @@ def histories(results: dict) -> dict[str, list[dict]]:
 
 
 def race_handler(store: ModelStore):
-    """The myth race's handler (one click, two students)."""
+    """The myth race's handler (one click, two students stepping in turns)."""
 
     @on_gpu("race", gpu_seconds)
     @guarded("racing")
-    def run_race(pasted, upload, layers_text, config: DistillConfig, stop, progress=None):
-        """The model work (any process): yields the page's updates."""
-        curves: dict[str, list[dict]] = {}
-        results = {}
-        pace, drawn = Pace(), 0  # as in train
+    def run_race(pasted, upload, layers_text, config: DistillConfig, stop, started=None, progress=None):
+        """The model work (any process): yields the page's updates. A time budget counts from `started`."""
+        teacher = store.pair("fill-mask").bert
+        pace, drawn, contest, draw = Pace(), 0, None, None  # as in train
+        runs = core.race(teacher, config, layers_text, pasted, upload, stop=stop, started=started)
         try:
-            for init, report, lane in core.race(
-                store.pair("fill-mask").bert, config, layers_text, pasted, upload, stop=stop
-            ):
-                if init not in curves and results:  # the first lane is done: its student's memory goes
-                    next(reversed(results.values())).student = None
-                curves[init], results[init] = lane.result.evaluations, lane.result
+            for report, contest in runs:
+                draw = draw or Drawing(report.plan)  # the budget keeps room for the verdict's charts
                 if not pace.status(report):
                     continue
                 if progress is not None:  # as often as the status (see train)
-                    progress((report.step, report.steps), desc=f"{init} init", unit="steps")
+                    progress((report.step, report.steps), desc="racing: a step of each student in turn", unit="steps")
+                results = contest.results
+                curves = {init: result.evaluations for init, result in results.items()}
                 charts, evaluations = pace.charts(report), sum(map(len, curves.values()))
                 yield (
-                    f"**{init} init** · " + views.progress_markdown(report),
-                    figures.race_loss_figure(histories(results), axis_steps(report)) if charts else gr.skip(),
-                    figures.race_figure(curves, axis_steps(report)) if charts and evaluations > drawn else gr.skip(),
+                    views.race_progress_markdown(report, results),
+                    draw(figures.race_loss_figure, histories(results), axis_steps(report)) if charts else gr.skip(),
+                    draw(figures.race_figure, curves, axis_steps(report))
+                    if charts and evaluations > drawn
+                    else gr.skip(),
                     gr.skip(),
                 )
                 drawn = evaluations if charts else drawn
-            line = core.race_summary(results)  # the verdict: above the chart (status) and as the summary
-            steps = max(len(r.history) for r in results.values())
-            last = (
-                f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
-                figures.race_loss_figure(histories(results), steps),
-                figures.race_figure(curves, steps),
-                f"### {line}",
-            )
+            if contest is None:  # stopped before the first step
+                last = ("Race stopped before its first step.", *[gr.skip()] * 3)
+            else:
+                results = contest.results
+                line = core.race_summary(results, contest.twin)  # the verdict: above the chart (status) and
+                repeated = core.race_summary(results)  # below it, there without the twins caveat (said once)
+                steps = len(results["teacher"].history)
+                curves = {init: result.evaluations for init, result in results.items()}
+                last = (
+                    f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
+                    figures.race_loss_figure(histories(results), steps),
+                    figures.race_figure(curves, steps),
+                    f"### {repeated}",
+                )
         finally:
-            results.clear()
+            runs.close()
+            del runs, contest  # both students, their optimisers and batches go now
             core.release_memory()
         yield last  # once the memory is freed: the race is over when the page says so (see train)
 
@@ -313,9 +340,10 @@ def race_handler(store: ModelStore):
         **settings,  # the DistillConfig fields of CONFIG_FIELDS, by name
     ):
         """The myth race ("DistilBERT is simply a smaller BERT trained from scratch"): a student that
-        starts from the teacher's layers, then one of the same shape from random weights, each with half
-        the time budget, the same seed and the same batches; their held-out agreement with the teacher on
-        one chart, and one line with the measured figures.
+        starts from the teacher's layers and one of the same shape from random weights step in turns on
+        the same batches (same seed, one time budget for both, counted from the call), so both curves
+        grow together; the verdict compares them at equal steps (top-1 held-out agreement with the
+        teacher, the KL when agreement ties).
 
         Args:
             pasted: your own training text, one sentence per line (empty: the shipped toy corpus).
@@ -325,11 +353,14 @@ def race_handler(store: ModelStore):
         Returns:
             status, both students' loss chart, their agreement chart, and the one-line result.
         """
+        started = time.perf_counter()  # the budget counts from the click
         config = settings_from(DistillConfig, settings)
         session, stop = ACTIVE_RUNS.start(request)
         try:
             yield RACE_STARTING
-            with contextlib.closing(run_race(pasted, upload, layers_text, config, stop, progress)) as updates:
+            if progress is not None:
+                progress(0, desc=RACE_BUILDING)
+            with contextlib.closing(run_race(pasted, upload, layers_text, config, stop, started, progress)) as updates:
                 yield from updates
         finally:
             ACTIVE_RUNS.finish(session)
@@ -421,8 +452,9 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
             busy="seconds",  # on stage the step count is hidden, the time budget is not
         ),
         outputs=[status, losses, agreement, summary, archive, finished, use_button],
-        show_progress="minimal",  # the status says step, speed and ETA: a bar over it would hide it
-        show_progress_on=status,  # one tracker, not one per output: each ticks ten times a second
+        # No tracker: the status line says what is happening, the step, the ETA; a tracker over it dimmed it
+        # and covered it with "processing" (and one per output ticked ten times a second).
+        show_progress="hidden",
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="distill",
@@ -440,8 +472,7 @@ def distill_tab(store: ModelStore, student_state: gr.State) -> None:
             busy="seconds",  # on stage the step count is hidden, the time budget is not
         ),
         outputs=[status, losses, agreement, summary],
-        show_progress="minimal",
-        show_progress_on=status,
+        show_progress="hidden",  # as the run's
         concurrency_limit=1,
         concurrency_id=HEAVY_QUEUE,
         api_name="race",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..markup import esc
-from .core import SAMPLE_TEXT, FinishedRun
-from .recipe import Distiller, StepReport
+from .core import LANE_NAMES, SAMPLE_TEXT, FinishedRun
+from .recipe import Distiller, DistillResult, StepReport
 
 
 def progress_markdown(report: StepReport) -> str:
@@ -19,12 +19,23 @@ def progress_markdown(report: StepReport) -> str:
     return f"{head}  \n{losses}"
 
 
-def done_line(distiller: Distiller, finished: FinishedRun) -> str:
-    """The run's verdict in one line, right above its charts (the summary table below has the rest)."""
+def race_progress_markdown(report: StepReport, results: dict[str, DistillResult]) -> str:
+    """The race's status: one step count and one ETA for both students, and each one's latest loss."""
+    eta = "—" if report.eta_s == float("inf") else f"{report.eta_s:.0f} s"
+    plan = report.plan
+    planned = "?" if plan is not None and plan.budget_s and not plan.measured else report.steps
+    head = f"**Race: step {report.step} / {planned} each** · ETA {eta} · elapsed {report.elapsed_s:.0f} s"
+    losses = " · ".join(f"{LANE_NAMES[init]} loss {r.history[-1]['loss']:.3f}" for init, r in results.items())
+    return f"{head}  \n{losses}"
+
+
+def done_line(distiller: Distiller, finished: FinishedRun, wall_s: float | None = None) -> str:
+    """The run's verdict in one line, right above its charts (the summary table below has the rest);
+    `wall_s`: from the click to this verdict (else the run's own time)."""
     result, cmp = distiller.result, finished.comparison
     before, after = result.agreement_before, result.agreement_after
     line = (
-        f"**Done:** {len(result.history)} steps in {result.elapsed_s:.0f} s · held-out agreement with the "
+        f"**Done:** {len(result.history)} steps in {wall_s or result.elapsed_s:.0f} s · held-out agreement with the "
         f"teacher {before.top1:.1%} → {after.top1:.1%} · student {cmp.speedup:.2f}x the teacher's speed, "
         f"{1 - cmp.param_ratio:.0%} fewer parameters"
     )

@@ -68,7 +68,8 @@ def test_redraws_are_throttled_on_a_fast_machine(handlers):
 def test_a_run_says_at_once_what_it_does_and_clears_the_previous_result(handlers):
     start, *_ = run_start(handlers, steps=2)
     status, losses, agreement, summary, archive, finished, use_button = start
-    assert status.startswith("**Starting:**") and (losses, agreement, summary, archive) == (None, None, "", None)
+    assert status == "**Building the student from the teacher's layers…**"  # what is happening, at once
+    assert (losses, agreement, summary, archive) == (None, None, "", None)
     assert use_button["visible"] is False and finished == gr.skip()  # the last student's handle stays
 
 
@@ -175,7 +176,7 @@ def test_stop_ends_the_run_within_a_step(handlers, every_step):
         session_hash = "visitor-1"
 
     gen = start(**{**SETTINGS, "steps": 500}, request=Request(), progress=gr.Progress())
-    assert next(gen)[0].startswith("**Starting:**")
+    assert next(gen)[0].startswith("**Building the student")
     for _ in range(3):  # steps 1, 2, 3
         next(gen)
     assert stop(Request()) == "Stopping after the current step…"
@@ -196,9 +197,9 @@ def test_the_race_from_the_page(tiny_store, every_step):
     settings = {**SETTINGS, "steps": 3}
     updates = list(race_handler(tiny_store)(**settings, request=None, progress=gr.Progress()))
     status, losses, chart, summary = updates[-1]
-    assert status.startswith("**Race finished:** teacher-initialised student: ")
+    assert status.startswith("**Race finished:** After 3 steps each, same batches: top-1 held-out agreement ")
     assert summary == "### " + status.removeprefix("**Race finished:** ")
-    assert "; random: " in summary
+    assert "(teacher-initialised)" in summary and "(random init)" in summary
     lanes = {trace.name.split(":")[0] for trace in chart.data}
     assert lanes == {"initialised from the teacher's layers", "random init"}
     # the loss chart has both lanes, each with every step it made
@@ -206,5 +207,12 @@ def test_the_race_from_the_page(tiny_store, every_step):
         "initialised from the teacher's layers": 3,
         "random init": 3,
     }
-    assert updates[0] == ("**Starting the race:** building the first student…", None, None, "")  # at once
-    assert len(updates) == 1 + 2 * 3 + 1  # the first line, one update per step of each student, the result
+    # at once: what is happening, and the previous race's verdict and charts cleared
+    assert updates[0] == (
+        "**Building both students: one from the teacher's layers, one from random weights…**",
+        None,
+        None,
+        "",
+    )
+    assert len(updates) == 1 + 3 + 1  # the first line, one update per step of both students, the result
+    assert all(u[0].startswith("**Race: step ") for u in updates[1:-1])  # one step count and one ETA for both
