@@ -493,8 +493,9 @@ def test_presenter_race_then_a_new_run_clears_its_verdict_at_once(browser, launc
     lengths = page.locator("#distill-losses .js-plotly-plot").first.evaluate("el => el.data.map(t => t.x.length)")
     assert len(lengths) == 2 and lengths[0] == lengths[1]  # two lanes, as many steps each
     expect(status).to_contain_text("Race finished: After ", timeout=60_000)
-    expect(summary).to_contain_text("steps each, same batches")
+    expect(status).to_contain_text("steps each, same batches")
     assert status.inner_text().count("untrained twin teacher") == 1  # the caveat, once, above the charts
+    expect(summary).not_to_contain_text("steps each, same batches")  # the verdict is not said twice
     expect(summary).not_to_contain_text("untrained twin teacher")
     expect(page.locator("#distill-agreement .js-plotly-plot")).to_be_visible()
     page.screenshot(path=SCREENSHOTS / "presenter-race-verdict.png")

@@ -279,6 +279,11 @@ def histories(results: dict) -> dict[str, list[dict]]:
     return {init: result.history for init, result in results.items()}
 
 
+# How long freeing a race's two students took last time (a first guess before any race): the verdict
+# goes out after it, so a time budget keeps it in reserve.
+_released = {"seconds": 0.5}
+
+
 def race_handler(store: ModelStore):
     """The myth race's handler (one click, two students stepping in turns)."""
 
@@ -291,7 +296,8 @@ def race_handler(store: ModelStore):
         runs = core.race(teacher, config, layers_text, pasted, upload, stop=stop, started=started)
         try:
             for report, contest in runs:
-                draw = draw or Drawing(report.plan)  # the budget keeps room for the verdict's charts
+                # the budget keeps room for the verdict's charts and for freeing both students' memory
+                draw = draw or Drawing(report.plan, _released["seconds"])
                 if not pace.status(report):
                     continue
                 if progress is not None:  # as often as the status (see train)
@@ -312,20 +318,21 @@ def race_handler(store: ModelStore):
                 last = ("Race stopped before its first step.", *[gr.skip()] * 3)
             else:
                 results = contest.results
-                line = core.race_summary(results, contest.twin)  # the verdict: above the chart (status) and
-                repeated = core.race_summary(results)  # below it, there without the twins caveat (said once)
+                line = core.race_summary(results, contest.twin)  # the verdict, once: above the charts (status)
                 steps = len(results["teacher"].history)
                 curves = {init: result.evaluations for init, result in results.items()}
                 last = (
                     f"**Race {'stopped' if stop.is_set() else 'finished'}:** {line}",
                     figures.race_loss_figure(histories(results), steps),
                     figures.race_figure(curves, steps),
-                    f"### {repeated}",
+                    "",  # the previous run's summary goes; the verdict is not said a second time
                 )
         finally:
             runs.close()
             del runs, contest  # both students, their optimisers and batches go now
+            began = time.perf_counter()
             core.release_memory()
+            _released["seconds"] = time.perf_counter() - began  # the next race's reserve
         yield last  # once the memory is freed: the race is over when the page says so (see train)
 
     # The same parameters as `distill`, spelled out again on purpose: Gradio reads each handler's own
