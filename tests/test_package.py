@@ -55,11 +55,13 @@ def test_the_wheel_carries_the_assets_and_the_console_script(wheel):
 
 
 def test_the_card_layout_keeps_each_asset_in_one_place():
-    """The design card's top level: app.py, requirements.txt, distilbert_demo/, assets/, tests/,
-    README.md (plus build and CI files); the package keeps no copy of the assets."""
-    for name in ("app.py", "requirements.txt", "distilbert_demo", "assets", "tests", "README.md"):
+    """The design card's top level: app.py, requirements.txt, distilbert_demo/, assets/, web/, tests/,
+    README.md (plus build and CI files, and docs/talk.md, the talk track); the package keeps no copy
+    of the assets, and docs/ holds prose only."""
+    for name in ("app.py", "requirements.txt", "distilbert_demo", "assets", "web", "tests", "README.md"):
         assert (ROOT / name).exists(), name
-    assert not (ROOT / "distilbert_demo" / "assets").exists() and not (ROOT / "docs").exists()
+    assert not (ROOT / "distilbert_demo" / "assets").exists()
+    assert {p.name for p in (ROOT / "docs").iterdir()} == {"talk.md"}
     from distilbert_demo import resources
 
     assert Path(str(resources.ASSETS)) == ROOT / "assets"  # a checkout reads the top-level folder

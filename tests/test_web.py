@@ -337,16 +337,19 @@ def test_the_servers_headers_isolate_the_page_and_it_serves_nothing_else(web_url
         assert refused.value.code == 404
 
 
-def test_the_web_command_serves_the_checkpoints_it_was_given(web_models, tiny_models):
+def test_the_web_command_serves_the_checkpoints_it_was_given(web_models, tiny_models, tmp_path):
     """`distilbert-demo web` with the app's flags, its --models folder already holding those exports
     (export-web stamps each folder with its checkpoint), so nothing is exported again."""
     stamps = {p: p.stat().st_mtime_ns for p in web_models.rglob("model.onnx")}
     flags = [f"--{task}-{side}={tiny_models[f'{task}-{side}']}" for task in TASKS for side in SIDES]
     command = [sys.executable, "-m", "distilbert_demo", "web", "--port", "0", "--models", str(web_models), *flags]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # stderr to a file: a pipe nobody reads fills with the libraries' import-time warnings and blocks the server
+    log = tmp_path / "web.log"
+    with log.open("w") as err:
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)
     try:
         line = server.stdout.readline()
-        assert line.startswith("the page: http://127.0.0.1:"), line + server.stderr.read()
+        assert line.startswith("the page: http://127.0.0.1:"), line + log.read_text()
         url = line.split()[2]
         with urllib.request.urlopen(url + "site.json") as response:
             config = json.loads(response.read())

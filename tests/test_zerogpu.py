@@ -145,7 +145,8 @@ def test_distill_and_race_run_in_a_worker(zero_app):
     assert status.startswith("**Done:** 3 steps") and "Run finished: 3 steps" in summary
     assert _server_path(archive).is_file() and zero_app.data_dir in _server_path(archive).parents
     status, *_, line = client.predict(*DISTILL, api_name="/race")
-    assert status.startswith("**Race finished:** After 3 steps each") and "(teacher-initialised)" in line
+    assert status.startswith("**Race finished:** After 3 steps each") and "(teacher-initialised)" in status
+    assert line == "", "the verdict is said once, in the status line"
 
 
 def test_a_visitor_distils_uses_the_student_stops_a_run_and_steps_the_reel(zero_app, browser):

@@ -311,7 +311,7 @@ function agreement(a, b, sameSupport) {
   const matches = a.top.filter((list, i) => list[0] === b.top[i][0]).length;
   const overlaps = a.top.map((list, i) => {
     const other = new Set(b.top[i]);
-    return new Set(list).size && [...new Set(list)].filter((t) => other.has(t)).length / Math.max(list.length, 1);
+    return [...new Set(list)].filter((t) => other.has(t)).length / Math.max(list.length, 1);
   });
   let js = null;
   if (sameSupport && a.distributions && b.distributions && a.distributions[0].length === b.distributions[0].length) {

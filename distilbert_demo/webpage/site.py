@@ -54,7 +54,7 @@ def limits() -> dict:
     }
 
 
-def model_entry(task: str, side: str, model_id: str, name: str, source: str) -> dict:
+def model_entry(model_id: str, name: str, source: str) -> dict:
     entry = {"id": model_id, "name": name, "source": source}
     if source == "twin":
         entry["caveat"] = TWIN_CAVEAT
@@ -65,7 +65,7 @@ def local_models(loaded: dict[tuple[str, str], LoadedModel]) -> dict:
     """The models/ folders `distilbert-demo web` exported, per task and side."""
     models: dict = {task: {} for task in registry.TASKS}
     for (task, side), model in loaded.items():
-        models[task][side] = model_entry(task, side, folder_name(task, side), model.name, model.source)
+        models[task][side] = model_entry(folder_name(task, side), model.name, model.source)
     return models
 
 
@@ -75,7 +75,7 @@ def hub_models(repos: dict[tuple[str, str], str | None]) -> dict:
     models: dict = {task: {} for task in registry.TASKS}
     for (task, side), repo in repos.items():
         if repo:
-            models[task][side] = model_entry(task, side, repo, repo, "hub")
+            models[task][side] = model_entry(repo, repo, "hub")
     return models
 
 
