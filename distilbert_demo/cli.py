@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from . import flags, loading, measure, registry, settings, variants
+from . import flags, loading, measure, registry, settings, storage, variants
 from .bench.core import BenchSettings
 from .compare import core as compare
 from .distill.recipe import DistillConfig
@@ -618,6 +618,7 @@ def run_web(args: argparse.Namespace) -> int:
             raise CliError(f"could not listen on {args.host}:{args.port}: {err.strerror or err}") from err
         host, port = server.server_address[:2]
         print(f"the page: http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
+        storage.exit_on_sigterm()
         try:
             server.serve_forever()
         except KeyboardInterrupt:

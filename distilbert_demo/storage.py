@@ -30,6 +30,8 @@ import gc
 import logging
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -284,3 +286,9 @@ class Storage:
 
 STORAGE = Storage()
 atexit.register(STORAGE.close)
+
+
+def exit_on_sigterm() -> None:
+    """Hosts stop a server with SIGTERM (Spaces, docker, systemd; and a shell's background job
+    ignores SIGINT): exit as on Ctrl-C, so that finally blocks and the atexit above clean up."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

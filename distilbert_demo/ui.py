@@ -10,8 +10,6 @@ import argparse
 import importlib.util
 import logging
 import os
-import signal
-import sys
 import threading
 import time
 
@@ -30,7 +28,7 @@ from .inputs import MAX_UPLOAD_BYTES
 from .kept import KEPT
 from .ladder.tab import ladder_tab
 from .loading import ModelStore
-from .storage import MAX_SESSIONS, SESSION_TTL_S, STORAGE
+from .storage import MAX_SESSIONS, SESSION_TTL_S, STORAGE, exit_on_sigterm
 from .tabs import MODEL_QUEUE, PRESENTER_HIDE, PRESENTER_ONLY, guarded
 
 MAX_QUEUE = 64  # waiting requests beyond this get Gradio's "queue is full, try again later"
@@ -311,12 +309,6 @@ def create_app(args: argparse.Namespace) -> gr.Blocks:
     loader = store.load_in_background(list(registry.TASKS))
     threading.Thread(target=_when_ready, args=(loader, started, store, threads), daemon=True).start()
     return build_app(store, web_url=args.web_url)
-
-
-def exit_on_sigterm() -> None:
-    """Hosts stop a server with SIGTERM (Spaces, docker, systemd): exit as on Ctrl-C, so that the
-    app's folder is removed (storage.py's atexit) instead of left behind."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -361,7 +361,8 @@ def test_the_web_command_serves_the_checkpoints_it_was_given(web_models, tiny_mo
                 assert entry["name"] == tiny_models[f"{task}-{side}"] and entry["source"] == "local"
         assert {p: p.stat().st_mtime_ns for p in web_models.rglob("model.onnx")} == stamps, "exported again"
     finally:
-        server.send_signal(signal.SIGINT)
+        # SIGTERM, as a host stops it (a job a shell starts in the background ignores SIGINT)
+        server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
 
 
