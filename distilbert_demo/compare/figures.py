@@ -15,6 +15,9 @@ if TYPE_CHECKING:  # types only: figures never import the code that runs models
     from ..predict import TaskOutput
 
 
+MASKS_PER_ROW = 3  # more [MASK] panels wrap onto another row
+
+
 def _label(text: str) -> str:
     # Plotly renders a subset of HTML in labels; tokens and labels are shown as plain text.
     return html.escape(text, quote=False)
@@ -39,9 +42,22 @@ def predictions_figure(output: TaskOutput, side: str, title: str = "") -> go.Fig
         panels = [[(c.token, c.score) for c in mask] for mask in output.predictions]
         panel_titles = [f"[MASK] {i}" if len(panels) > 1 else "top candidates" for i in range(1, len(panels) + 1)]
     panel_titles = [f"{title or TITLES[side]}: {name}" for name in panel_titles]  # a picture names its model
-    height = 90 + 190 * len(panels)
-    fig = make_subplots(rows=len(panels), cols=1, subplot_titles=panel_titles, vertical_spacing=70 / height)
-    for row, panel in enumerate(panels, start=1):
+    # Masks side by side (three to a row): stacked, two panels in a projector's 240 px were 80 px each.
+    cols = min(len(panels), MASKS_PER_ROW)
+    rows = -(-len(panels) // cols)
+    height = 90 + 190 * rows
+    longest = max((len(name) for panel in panels for name, _ in panel), default=1)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=panel_titles,
+        vertical_spacing=70 / height,
+        # room for the next panel's token labels (about 0.015 of a half-page figure per character)
+        horizontal_spacing=min(0.35, 0.04 + 0.015 * longest) if cols > 1 else 0.0,
+    )
+    for index, panel in enumerate(panels):
+        row, col = divmod(index, cols)
+        row, col = row + 1, col + 1
         labels = [_label(name) for name, _ in panel][::-1]  # best at the top
         scores = [score for _, score in panel][::-1]
         fig.add_trace(
@@ -56,13 +72,19 @@ def predictions_figure(output: TaskOutput, side: str, title: str = "") -> go.Fig
                 showlegend=False,
             ),
             row=row,
-            col=1,
+            col=col,
         )
         # Scale to the largest bar (an untrained model's bars would vanish on a 0-100% axis);
         # the printed percentages keep the absolute values honest.
-        fig.update_xaxes(range=[0, min(1.0, 1.2 * max(scores, default=1.0))], tickformat=".3~%", row=row, col=1)
+        fig.update_xaxes(
+            range=[0, min(1.0, 1.2 * max(scores, default=1.0))],
+            tickformat=".3~%",
+            nticks=None if cols == 1 else 3,  # a narrow panel's 16 px ticks would run into each other
+            row=row,
+            col=col,
+        )
         # Identical tokens at different masks must stay separate categories per panel.
-        fig.update_yaxes(type="category", row=row, col=1)
+        fig.update_yaxes(type="category", row=row, col=col)
     frame_figure(fig, height=height, top=40, bottom=30)
     return fig
 
