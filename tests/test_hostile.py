@@ -62,6 +62,9 @@ HOSTILE_TEXT = st.one_of(
     st.text(alphabet=st.characters(categories=["Cc", "Zs", "So", "Mn"]), max_size=200),
 )
 PROFILE = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Attention draws its figures for every accepted text (0.4 s each on the tiny models): fewer examples; the
+# text checks it shares with Compare get Compare's 300.
+DRAWING_PROFILE = settings(PROFILE, max_examples=100)
 
 
 def one_line_message(message: str) -> None:
@@ -99,7 +102,7 @@ def test_compare_handler_only_raises_its_own_errors(handlers, text, task):
         assert "<script" not in verdict and "<img" not in verdict
 
 
-@PROFILE
+@DRAWING_PROFILE
 @given(text=HOSTILE_TEXT, layer_map=st.one_of(st.just(""), HOSTILE_TEXT))
 def test_attention_handler_only_raises_its_own_errors(handlers, text, layer_map):
     outputs, message = outcome(lambda: handlers["attention"]("fill-mask", text, layer_map))
