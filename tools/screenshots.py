@@ -69,7 +69,9 @@ def race(page: Page, base: str, out: Path, seconds: float) -> None:
     while time.monotonic() < deadline and "Race finished:" not in (status.text_content() or ""):
         frames.append(Image.open(io.BytesIO(page.screenshot())))
         page.wait_for_timeout(FRAME_EVERY_S * 1000)
-    expect(page.locator("#distill-summary")).to_contain_text("teacher-initialised", timeout=30_000)
+    # the verdict is the status line, above both charts; the charts' last redraw follows it
+    expect(status).to_contain_text("Race finished: After", timeout=30_000)
+    page.wait_for_timeout(2000)
     final = Image.open(shot(page, out, "distill-race"))
     frames += [final] * 4  # the result stays on screen a few seconds before the loop restarts
     small = [f.convert("RGB").resize((GIF_WIDTH, GIF_WIDTH * f.height // f.width)) for f in frames]
