@@ -32,6 +32,11 @@ from distilbert_demo.distill.recipe import DistillConfig
 CHROMIUM = "/usr/bin/chromium"
 
 
+def page_budget() -> float:
+    """The Distill tab's default time budget (what a visitor's click runs with)."""
+    return settings.page_default_of(settings.fields(DistillConfig)["seconds"][0])
+
+
 def main(argv: list[str] | None = None) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -50,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     store.pair("fill-mask")  # loaded before the first click, as on a Space that has been up a while
     app = ui.build_app(store)
     ui.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
-    budget = settings.page_default_of(settings.fields(DistillConfig)["seconds"][0])
+    budget = page_budget()
     rows = []
     try:
         with sync_playwright() as pw:
@@ -91,13 +96,13 @@ CONFIGS = ((2, None), (2, "PASSIVE"), (2, "ACTIVE"), (1, None))
 
 def sweep(runs: int) -> None:
     """Each (threads, wait policy) in fresh processes: the CLI alone, then the page `runs` times."""
-    table, budget = [], settings.page_default_of(settings.fields(DistillConfig)["seconds"][0])
+    table, budget = [], page_budget()
     for threads, policy in CONFIGS:
         env = dict(os.environ, DISTILBERT_DEMO_THREADS=str(threads), HF_HUB_OFFLINE="1")
         env.pop("OMP_WAIT_POLICY", None)
         if policy:
             env["OMP_WAIT_POLICY"] = policy
-        label = f"threads {threads}, OMP_WAIT_POLICY {policy or 'unset'}"
+        label = f"{threads}, {policy or 'unset'}"
         with tempfile.TemporaryDirectory() as out:
             cli = ["distill", "--json", "--out", out, "--seconds", str(budget)]
             alone = subprocess.run(
@@ -109,7 +114,7 @@ def sweep(runs: int) -> None:
             )
         summary = json.loads(alone.stdout.strip().splitlines()[-1])
         alone_steps, step_s = len(summary["history"]), summary["plan"]["step_s"]
-        print(f"{label}: no page: {alone_steps} steps ({step_s:.2f} s a step planned)", flush=True)
+        print(f"threads, wait policy {label}: no page: {alone_steps} steps ({step_s:.2f} s a step planned)", flush=True)
         page = subprocess.run(
             [sys.executable, "-m", "benchmarks.distill_click", "--runs", str(runs)],
             env=env,
@@ -124,9 +129,8 @@ def sweep(runs: int) -> None:
     print("|---|---|---|---|")
     for label, alone_steps, step_s, result in table:
         steps, verdicts = result["steps"], result["verdicts"]
-        name = label.replace("threads ", "").replace(", OMP_WAIT_POLICY", ",")
         print(
-            f"| {name} | {alone_steps} ({step_s:.2f} s a step)"
+            f"| {label} | {alone_steps} ({step_s:.2f} s a step)"
             f" | {', '.join(map(str, steps))} | {', '.join(f'{v:.1f}' for v in verdicts)} s |"
         )
 

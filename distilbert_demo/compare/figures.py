@@ -56,8 +56,7 @@ def predictions_figure(output: TaskOutput, side: str, title: str = "") -> go.Fig
         horizontal_spacing=min(0.35, 0.04 + 0.015 * longest) if cols > 1 else 0.0,
     )
     for index, panel in enumerate(panels):
-        row, col = divmod(index, cols)
-        row, col = row + 1, col + 1
+        row, col = index // cols + 1, index % cols + 1  # plotly counts from 1
         labels = [_label(name) for name, _ in panel][::-1]  # best at the top
         scores = [score for _, score in panel][::-1]
         fig.add_trace(

@@ -39,4 +39,5 @@ def test_mask_panels_sit_side_by_side_three_to_a_row(masks, rows):
         assert list(bar.y) == [c.token for c in reversed(mask)]
         assert list(bar.x) == [c.score for c in reversed(mask)]
     titles = [a.text for a in fig.layout.annotations]
-    assert titles == [f"BERT: [MASK] {i}" for i in range(1, masks + 1)] if masks > 1 else ["BERT: top candidates"]
+    expected = [f"BERT: [MASK] {i}" for i in range(1, masks + 1)] if masks > 1 else ["BERT: top candidates"]
+    assert titles == expected
