@@ -405,7 +405,10 @@ def print_sweep(rows: list, result: dict) -> None:
         )
     print(
         "speed-up (BERT / DistilBERT median): "
-        + ", ".join(f"{s['seq_len']}x{s['batch_size']}: {s['speedup']:.2f}x" for s in result["speedup"])
+        + ", ".join(
+            f"{s['seq_len']}x{s['batch_size']}: {s['speedup']:.2f}x" + (" ⚠" if s["past_bound"] else "")
+            for s in result["speedup"]
+        )
     )
     print(f"{result['reading']} ({result['precision']}, on {result['measured_on']})")
 
@@ -428,7 +431,7 @@ def run_bench(args: argparse.Namespace) -> int:
                 rows.append(item)
         bar.n = bar.total
         bar.refresh()
-    result = bench.result_dict(config, rows, str(pair.bert.device), bench.layer_bound(pair))
+    result = bench.result_dict(config, rows, str(pair.bert.device), bench.flops_ratios(pair, config.seq_lens))
     if args.csv:
         import pandas as pd
 

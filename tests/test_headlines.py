@@ -180,21 +180,46 @@ def rows(slow_ms: float, fast_ms: float, seq_len: int = 128, batch: int = 1) -> 
     return made
 
 
-def test_a_ratio_above_the_layer_bound_is_flagged_as_noise():
-    sweep = rows(100, 52, 128) + rows(380, 100, 256)  # 1.9x is possible, 3.8x is not
-    table = bench.speedups(sweep, bound=2.0)
-    assert [r["past_bound"] for r in table] == [False, True]
+def test_only_a_ratio_wholly_past_the_flops_bound_is_flagged_in_compares_words():
+    # FLOPs ratios at 128 and 256 tokens: the bound is each times 1.1 (2.2x); 2.07x lies past the ratio
+    # but within the implementations' overheads, 3.8x past both.
+    expected = {128: 2.0, 256: 2.0}
+    sweep = rows(100, 52, 128) + rows(207, 100, 256) + rows(380, 100, 256, batch=8)
+    table = bench.speedups(sweep, expected)
+    assert [r["past_bound"] for r in table] == [False, False, True]
+    assert [(r["expected"], r["bound"]) for r in table] == [(2.0, 2.2)] * 3
     low, high = table[0]["ci95"]
     assert low < table[0]["speedup"] < high
-    text = bench.reading(sweep, bound=2.0)
-    assert "256x1" in text and "noise" in text and "rerun" not in text  # nothing tells a speaker to rerun
-    assert "across the sweep 1.92x to 1.92x" in text  # the noisy point is not quoted as a speed-up
-    fig = bench_figures.speedup_figure(sweep, bound=2.0)
+    text = bench.reading(sweep, expected)
+    assert "the FLOPs ratio at these lengths is 2.00x" in text and "halving" not in text
+    assert (
+        "At 256 tokens x batch 8 the speed-up is faster than the arithmetic allows (the FLOPs ratio at these "
+        "token counts is 2.00x, 2.20x with the implementations' overheads): something else slowed BERT's runs."
+    ) in text
+    assert "rerun" not in text.lower() and "noise" not in text  # nothing tells a speaker to rerun
+    quoted = f"across the sweep {table[0]['speedup']:.2f}x to {table[1]['speedup']:.2f}x"
+    assert quoted in text  # the impossible point is not quoted as a speed-up
+    fig = bench_figures.speedup_figure(sweep, expected)
     assert fig.layout.yaxis.range[1] >= max(r["ci95"][1] for r in table)  # no point cut off
+    (flag,) = [a.text for a in fig.layout.annotations if a.text.startswith("×")]
+    assert "faster than the arithmetic allows" in flag and "noise" not in flag and "rerun" not in flag
+    (bound_line,) = [s for s in fig.layout.shapes if s.line.dash == "dash"]  # one bound at every length
+    assert bound_line.y0 == pytest.approx(2.2)
+    assert any(a.text == "arithmetic bound (FLOPs ratio + 10% overheads): 2.20x" for a in fig.layout.annotations)
+    hover = [text for trace in fig.data for text in trace.text if text]
+    assert hover == [f", {measure.Speedup(3.8, 3.7, 3.9, 2.0).warning()}"]  # the flagged point, in Compare's words
     speedup = measure.Speedup.of(
         measure.LatencyStats.from_samples([100.0] * 10, 2), measure.LatencyStats.from_samples([25.0] * 10, 2), 2.0
     )
     assert speedup.past_bound and "⚠" in speedup.text() and "arithmetic allows" in speedup.warning()
+
+
+def test_a_bound_that_changes_with_the_length_is_drawn_as_a_line_through_each_length():
+    expected = {8: 1.90, 128: 2.0}  # fill-mask: the head at the mask weighs more at 8 tokens
+    fig = bench_figures.speedup_figure(rows(100, 52, 8) + rows(100, 52, 128), expected)
+    (line,) = [t for t in fig.data if t.name == "arithmetic bound (FLOPs ratio + 10% overheads)"]
+    assert list(line.x) == [8, 128] and list(line.y) == pytest.approx([1.90 * 1.1, 2.0 * 1.1])
+    assert not [s for s in fig.layout.shapes if s.line.dash == "dash"]  # no single line as well
 
 
 def test_one_batch_size_throughput_says_so():

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 
 import torch
 from transformers import pipeline
 
-from .. import int8, measure, predict, registry, variants
+from .. import arithmetic, int8, measure, predict, registry, variants
 from ..inputs import InputError
 from ..loading import LoadedModel, Pair
 from ..settings import setting
@@ -30,7 +30,6 @@ PRECISIONS = ("fp32", "int8", "bf16")
 MAX_SEQ_LEN, MAX_BATCH, MAX_REPEATS = 512, 64, 100
 WARMUP = 2  # untimed runs per model before each point's timed runs
 PAPER_CPU_SPEEDUP = 1.63  # DistilBERT paper, CPU inference, batch 1
-LAYER_BOUND = 2.0  # 12 vs 6 layers: the encoder cannot get more than ~2x faster
 
 
 @dataclass
@@ -207,14 +206,18 @@ def sweep(
             )
 
 
-def layer_bound(pair: Pair) -> float:
-    """The most the encoder can gain: the teacher's layers over the student's (2x for 12 vs 6)."""
-    return pair.bert.layers / pair.distilbert.layers
+def flops_ratios(pair: Pair, seq_lens: list[int]) -> dict[int, float]:
+    """The speed-up the arithmetic expects at each length (arithmetic.expected_speedup, as Compare
+    uses it): both models see exactly `seq_len` tokens, one [MASK] each for fill-mask, in the same
+    precision, so the bound applies at every point. The batch multiplies both sides' FLOPs alike:
+    the ratio is the same at every batch size."""
+    slow, fast = pair.bert.model.config, pair.distilbert.model.config
+    return {t: arithmetic.expected_speedup(slow, t, fast, t, pair.task) for t in sorted(set(seq_lens))}
 
 
-def speedups(rows: list[BenchRow], bound: float = LAYER_BOUND) -> list[dict]:
-    """BERT median / DistilBERT median at every (seq_len, batch_size), app path, with a bootstrap
-    95% interval over the interleaved runs; `past_bound` marks an interval wholly above `bound`."""
+def point_speedups(rows: list[BenchRow], expected: Mapping[int, float]) -> list[tuple[int, int, measure.Speedup]]:
+    """(seq_len, batch_size, BERT median / DistilBERT median with its bootstrap interval over the
+    interleaved runs, next to the FLOPs ratio at that length) for every point, app path."""
     by_point: dict[tuple[int, int], dict[str, BenchRow]] = {}
     for row in rows:
         by_point.setdefault((row.seq_len, row.batch_size), {})[row.model] = row
@@ -223,52 +226,68 @@ def speedups(rows: list[BenchRow], bound: float = LAYER_BOUND) -> list[dict]:
         if "bert" in m and "distilbert" in m:
             slow, fast = m["bert"], m["distilbert"]
             low, high = measure.ratio_interval(slow.samples_ms, fast.samples_ms)
-            ratio = slow.median_ms / fast.median_ms
-            table.append(
-                {
-                    "seq_len": t,
-                    "batch_size": b,
-                    "speedup": round(ratio, 4),
-                    "ci95": [round(low, 4), round(high, 4)],
-                    "past_bound": low > bound,
-                }
-            )
+            table.append((t, b, measure.Speedup(slow.median_ms / fast.median_ms, low, high, expected.get(t))))
     return table
 
 
-def reading(rows: list[BenchRow], bound: float = LAYER_BOUND) -> str:
-    """One sentence that reads the result, anchored to the paper's 1.63x; points whose interval lies
-    above the layer bound are left out of the range and flagged as noise."""
-    table = speedups(rows, bound)
+def speedups(rows: list[BenchRow], expected: Mapping[int, float]) -> list[dict]:
+    """Every point's speed-up with its 95% interval, `expected` (the FLOPs ratio at that length, from
+    flops_ratios), `bound` (that plus the implementations' overheads) and `past_bound` (the whole
+    interval beyond it: measure.Speedup's rule, the Compare tab's)."""
+    table = []
+    for t, b, speedup in point_speedups(rows, expected):
+        shown = {k: v for k, v in speedup.to_dict().items() if k != "value"}
+        table.append({"seq_len": t, "batch_size": b, "speedup": round(speedup.value, 4), **shown})
+    return table
+
+
+def _span(values: list[float]) -> str:
+    low, high = f"{min(values):.2f}x", f"{max(values):.2f}x"
+    return low if low == high else f"{low}-{high}"
+
+
+def reading(rows: list[BenchRow], expected: Mapping[int, float]) -> str:
+    """One sentence that reads the result, anchored to the paper's 1.63x, next to the FLOPs ratio at
+    the sweep's lengths; points whose interval lies wholly past the bound are left out of the range
+    and said to be faster than the arithmetic allows, in the Compare tab's words."""
+    table = point_speedups(rows, expected)
     if not table:
         return ""
     # The point nearest the paper's setting: batch 1, a sentence-length input (~128 tokens).
-    anchor = min(table, key=lambda r: (r["batch_size"] != 1, abs(r["seq_len"] - 128)))
-    low, high = anchor["ci95"]
+    t, b, anchor = min(table, key=lambda p: (p[1] != 1, abs(p[0] - 128)))
     sentence = (
-        f"At {anchor['seq_len']} tokens, batch {anchor['batch_size']}: {anchor['speedup']:.2f}x "
-        f"(paper {PAPER_CPU_SPEEDUP}x on CPU; 95% CI {low:.2f}-{high:.2f})"
+        f"At {t} tokens, batch {b}: {anchor.value:.2f}x "
+        f"(paper {PAPER_CPU_SPEEDUP}x on CPU; 95% CI {anchor.low:.2f}-{anchor.high:.2f})"
     )
-    sound = [r["speedup"] for r in table if not r["past_bound"]]
+    sound = [s.value for *_, s in table if not s.past_bound]
     if sound:
         sentence += f"; across the sweep {min(sound):.2f}x to {max(sound):.2f}x"
-    sentence += f" (halving the layers bounds the encoder near {bound:g}x)."
+    ratios = {t: s.expected for t, _, s in table if s.expected is not None}
+    if ratios:
+        lengths = "this length" if len(ratios) == 1 else "these lengths"
+        sentence += f" (the FLOPs ratio at {lengths} is {_span(list(ratios.values()))})"
+    sentence += "."
     busiest = max((row.outside_load for row in rows), default=0.0)
     if busiest > measure.OutsideLoad.BUSY:
         sentence += f" Other processes used up to {busiest:.0%} of the CPUs while timing: the figures may be noisy."
-    noise = [f"{r['seq_len']}x{r['batch_size']}" for r in table if r["past_bound"]]
-    if noise:
-        sentence += (
-            f" {len(noise)} point(s) ({', '.join(noise)}) came out above that bound, which the arithmetic does not "
-            "allow at equal token counts: something else slowed BERT's runs there (noise, not speed)."
-        )
+    flagged: dict[str, list[str]] = {}  # one sentence per wording: the points at one length share it
+    for t, b, s in table:
+        if s.past_bound:
+            flagged.setdefault(s.warning(), []).append(f"{t} tokens x batch {b}")
+    for warning, points in flagged.items():
+        sentence += f" At {', '.join(points)} the speed-up is {warning}."
     return sentence
 
 
 def result_dict(
-    settings: BenchSettings, rows: list[BenchRow], device: str, bound: float = LAYER_BOUND, stopped: bool = False
+    settings: BenchSettings,
+    rows: list[BenchRow],
+    device: str,
+    expected: Mapping[int, float],
+    stopped: bool = False,
 ) -> dict:
-    """What the CLI's --json and the API return for a sweep."""
+    """What the CLI's --json and the API return for a sweep; `expected` is flops_ratios' (each point
+    of `speedup` carries its own `expected` and `bound`)."""
     return {
         "task": settings.task,
         "device": device,
@@ -276,9 +295,8 @@ def result_dict(
         "measured_on": measure.device_label(device),
         "precision": settings.precision,
         "rows": [row.to_dict() for row in rows],
-        "speedup": speedups(rows, bound),
-        "layer_bound": bound,
-        "reading": reading(rows, bound),
+        "speedup": speedups(rows, expected),
+        "reading": reading(rows, expected),
         "stopped": stopped,
     }
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import plotly.graph_objects as go
 
-from ..palette import COLORS, TITLES, frame_figure
-from .core import LAYER_BOUND, PAPER_CPU_SPEEDUP, BenchRow, speedups
+from ..arithmetic import IMPLEMENTATION_MARGIN
+from ..palette import COLORS, FOURTH, TITLES, frame_figure
+from .core import PAPER_CPU_SPEEDUP, BenchRow, point_speedups
 
 _FRAME = {"height": 360, "top": 50}  # every chart of the sweep
 
@@ -50,33 +53,38 @@ def latency_figure(rows: list[BenchRow], batch_size: int) -> go.Figure:
     return fig
 
 
-def speedup_figure(rows: list[BenchRow], bound: float = LAYER_BOUND) -> go.Figure:
-    """The speed-up per length with its 95% interval; a point whose interval lies above the layer
-    bound is marked as noise. The axis always reaches every whisker."""
+BOUND_NAME = f"arithmetic bound (FLOPs ratio + {IMPLEMENTATION_MARGIN:.0%} overheads)"
+PAST_BOUND = "× faster than the arithmetic allows: something else slowed BERT's runs"  # the numbers: its hover
+
+
+def speedup_figure(rows: list[BenchRow], expected: Mapping[int, float]) -> go.Figure:
+    """The speed-up per length with its 95% interval, under the arithmetic bound at each length
+    (`expected`: the FLOPs ratios, core.flops_ratios); a point whose interval lies wholly past it is
+    marked ×, its hover in the Compare tab's words. The axis always reaches every whisker."""
     fig = go.Figure()
-    table = speedups(rows, bound)
-    for batch_size in sorted({r["batch_size"] for r in table}):
-        points = [r for r in table if r["batch_size"] == batch_size]
+    table = point_speedups(rows, expected)
+    for batch_size in sorted({b for _, b, _ in table}):
+        points = [(t, s) for t, b, s in table if b == batch_size]
         fig.add_trace(
             go.Scatter(
-                x=[r["seq_len"] for r in points],
-                y=[r["speedup"] for r in points],
+                x=[t for t, _ in points],
+                y=[s.value for _, s in points],
                 error_y={
                     "type": "data",
                     "symmetric": False,
-                    "array": [r["ci95"][1] - r["speedup"] for r in points],
-                    "arrayminus": [r["speedup"] - r["ci95"][0] for r in points],
+                    "array": [s.high - s.value for _, s in points],
+                    "arrayminus": [s.value - s.low for _, s in points],
                 },
                 mode="lines+markers",
-                marker={"symbol": ["x" if r["past_bound"] else "circle" for r in points], "size": 9},
+                marker={"symbol": ["x" if s.past_bound else "circle" for _, s in points], "size": 9},
                 name=f"batch {batch_size}",
-                hovertemplate="%{x} tokens: %{y:.2f}x<extra></extra>",
+                text=[f", {s.warning()}" if s.past_bound else "" for _, s in points],
+                hovertemplate="%{x} tokens: %{y:.2f}x%{text}<extra></extra>",
             )
         )
-    noise = [r for r in table if r["past_bound"]]
-    if noise:
+    if any(s.past_bound for *_, s in table):
         fig.add_annotation(
-            text=f"× above the {bound:g}x bound: noise (the timing was disturbed)",
+            text=PAST_BOUND,
             xref="paper",
             yref="paper",
             x=0,
@@ -86,8 +94,25 @@ def speedup_figure(rows: list[BenchRow], bound: float = LAYER_BOUND) -> go.Figur
             font={"color": "#C44E52"},
         )
     fig.add_hline(y=PAPER_CPU_SPEEDUP, line_dash="dot", annotation_text=f"paper, CPU: {PAPER_CPU_SPEEDUP}x")
-    fig.add_hline(y=bound, line_dash="dash", annotation_text=f"layer-count bound: {bound:g}x")
-    top = max([bound, *(r["ci95"][1] for r in table), *(r["speedup"] for r in table)])
+    bounds = {t: (s.expected, s.bound) for t, _, s in table if s.bound is not None}  # the same at every batch
+    if len({f"{bound:.2f}" for _, bound in bounds.values()}) == 1:  # one value at every length: one line
+        bound = max(bound for _, bound in bounds.values())
+        fig.add_hline(y=bound, line_dash="dash", annotation_text=f"{BOUND_NAME}: {bound:.2f}x")
+    elif bounds:  # it changes with the length: a line through each length's bound
+        lengths = sorted(bounds)
+        fig.add_trace(
+            go.Scatter(
+                x=lengths,
+                y=[bounds[t][1] for t in lengths],
+                customdata=[bounds[t][0] for t in lengths],
+                mode="lines",
+                line={"dash": "dash", "color": FOURTH, "width": 1},
+                name=BOUND_NAME,
+                hovertemplate="%{x} tokens: bound %{y:.2f}x (FLOPs ratio %{customdata:.2f}x)<extra></extra>",
+            )
+        )
+    drawn = [PAPER_CPU_SPEEDUP, *(bound for _, bound in bounds.values())]
+    top = max([*drawn, *(s.high for *_, s in table), *(s.value for *_, s in table)])
     fig.update_xaxes(title="tokens", type="log", dtick=0.30103)
     fig.update_yaxes(title="BERT / DistilBERT median", range=[0, 1.15 * top])
     frame_figure(fig, title="DistilBERT speed-up vs length", **_FRAME)

@@ -20,13 +20,13 @@ ACTIVE_SWEEPS = StopFlags()
 FIELDS = ["task", "seq_lens", "batch_sizes", "precision", "repeats", "baseline"]  # the API's order
 
 
-def _figures(rows: list[core.BenchRow], bound: float):
+def _figures(rows: list[core.BenchRow], expected: dict[int, float]):
     batch = min((r.batch_size for r in rows), default=1)
     longest = max((r.seq_len for r in rows), default=128)
     seq_for_throughput = 128 if any(r.seq_len == 128 for r in rows) else longest
     return (
         figures.latency_figure(rows, batch),
-        figures.speedup_figure(rows, bound),
+        figures.speedup_figure(rows, expected),
         figures.memory_figure(rows, batch),
         figures.throughput_figure(rows, seq_for_throughput),
     )
@@ -62,19 +62,19 @@ def bench_handlers(store: ModelStore):
         """The model work (any process): yields (page update, the table to offer as a CSV at the end)."""
         rows: list[core.BenchRow] = []
         pair = store.pair(registry.check_task(settings.task))
+        expected = core.flops_ratios(pair, settings.seq_lens)
         for item in core.run(pair, settings, stop):
             if isinstance(item, core.Progress):
                 if progress is not None:
                     progress((item.done, item.total), desc=f"measuring {item.label}", unit="points")
                 if rows:  # redraw once per finished point
-                    yield ("", *_figures(rows, core.layer_bound(pair)), _table(rows), None, gr.skip()), None
+                    yield ("", *_figures(rows, expected), _table(rows), None, gr.skip()), None
             else:
                 rows.append(item)
         if not rows:
             yield ("Stopped before the first point finished.", *[None] * 6, {"error": "stopped"}), None
             return
-        bound = core.layer_bound(pair)
-        result = core.result_dict(settings, rows, str(store.device), bound, stopped=stop.is_set())
+        result = core.result_dict(settings, rows, str(store.device), expected, stopped=stop.is_set())
         note = " (stopped early)" if stop.is_set() else ""
         message = (
             f"### {esc(result['reading'])}{note}\n\n<small>{settings.precision}, on "
@@ -82,13 +82,14 @@ def bench_handlers(store: ModelStore):
             "per model, the models interleaved run by run; memory: "
             f"{MEMORY_METHOD['cuda' if store.device.type == 'cuda' else 'cpu']}.</small>"
         )
-        yield (message, *_figures(rows, bound), _table(rows), None, result), _table(rows)
+        yield (message, *_figures(rows, expected), _table(rows), None, result), _table(rows)
 
     @guarded("measuring")
     def bench(request: gr.Request = None, progress=gr.Progress(), **values):  # noqa: B008 - Gradio injects these
         """Time both models of a pair over sequence lengths and batch sizes, in one precision: latency
-        (median, p10, p90 of interleaved runs), the speed-up with its 95% interval (flagged when above the
-        layer-count bound), peak extra memory and throughput, streamed point by point. Bad settings raise.
+        (median, p10, p90 of interleaved runs), the speed-up with its 95% interval (flagged when the whole
+        interval lies past the arithmetic bound: the FLOPs ratio at that length plus the implementations'
+        overheads), peak extra memory and throughput, streamed point by point. Bad settings raise.
 
         Args:
             task: which pair: "fill-mask", "sentiment" or "qa".
@@ -100,8 +101,8 @@ def bench_handlers(store: ModelStore):
 
         Returns:
             a one-line reading, the latency, speed-up, memory and throughput charts, a table of every
-            point, its CSV, and the result as JSON (rows, speedup per point with ci95 and past_bound,
-            layer_bound, reading, measured_on).
+            point, its CSV, and the result as JSON (rows, speedup per point with ci95, expected (the FLOPs
+            ratio), bound and past_bound, reading, measured_on).
         """
         settings = settings_from(core.BenchSettings, values)
         session, stop = ACTIVE_SWEEPS.start(request)

@@ -9,6 +9,7 @@ from distilbert_demo import inputs, predict, sized_inputs
 from distilbert_demo.bench import core as bench
 from distilbert_demo.inputs import InputError
 
+from ..conftest import tiny_vocab
 from ..test_cli import run_cli
 
 
@@ -39,13 +40,57 @@ def test_sweep_shape_units_and_orderings(fp32_rows):
             assert memory == sorted(memory), f"more tokens, less memory for {model} at batch {batch}: {memory}"
 
 
-def test_speedups_and_reading(fp32_rows):
-    table = bench.speedups(fp32_rows)
+def tiny_flops(layers: int, tokens: int, vocabulary: int, width: int = 32, inner: int = 64) -> int:
+    """One fill-mask forward pass of a tiny model (conftest's: width 32, feed-forward 64), counted by
+    hand: 2 FLOPs a multiply-add; per layer the four projections, the scores and the weighted sum,
+    the feed-forward pair; then the transform and the vocabulary projection at the one mask."""
+    projections = 4 * tokens * width * width
+    attention = 2 * tokens * tokens * width
+    feed_forward = 2 * tokens * width * inner
+    head = width * width + width * vocabulary
+    return 2 * (layers * (projections + attention + feed_forward) + head)
+
+
+def test_speedups_and_reading(tiny_store, fp32_rows):
+    pair = tiny_store.pair("fill-mask")
+    expected = bench.flops_ratios(pair, [8, 32, 128])
+    vocabulary = len(pair.bert.tokenizer)  # BERT 4 layers, DistilBERT 2 (conftest)
+    for t in (8, 32, 128):
+        assert expected[t] == pytest.approx(tiny_flops(4, t, vocabulary) / tiny_flops(2, t, vocabulary), rel=1e-12)
+    table = bench.speedups(fp32_rows, expected)
     assert [(r["seq_len"], r["batch_size"]) for r in table] == [(8, 1), (8, 4), (32, 1), (32, 4), (128, 1), (128, 4)]
     point = next(r for r in fp32_rows if r.model == "bert" and r.seq_len == 128 and r.batch_size == 1)
     other = next(r for r in fp32_rows if r.model == "distilbert" and r.seq_len == 128 and r.batch_size == 1)
     assert table[4]["speedup"] == pytest.approx(point.median_ms / other.median_ms, rel=1e-3)
-    assert bench.reading(fp32_rows).startswith(f"At 128 tokens, batch 1: {table[4]['speedup']:.2f}x (paper 1.63x")
+    for r in table:  # the same FLOPs ratio at both batch sizes; the bound 10% above it
+        assert r["expected"] == pytest.approx(expected[r["seq_len"]], abs=1e-4)
+        assert r["bound"] == pytest.approx(expected[r["seq_len"]] * 1.10, abs=1e-4)
+        assert r["past_bound"] == (r["ci95"][0] > r["bound"])
+    text = bench.reading(fp32_rows, expected)
+    assert text.startswith(f"At 128 tokens, batch 1: {table[4]['speedup']:.2f}x (paper 1.63x")
+    ratios = f"{min(expected.values()):.2f}x-{max(expected.values()):.2f}x"
+    assert f"(the FLOPs ratio at these lengths is {ratios})" in text and "halving" not in text
+
+
+@pytest.mark.parametrize(
+    ("task", "slow", "fast"),
+    [  # width 8, feed-forward 16, 50 words, 4 tokens; BERT 2 layers, DistilBERT 1: 4608 FLOPs a layer
+        ("fill-mask", 2 * 4608 + 928, 4608 + 928),  # transform 8x8 and vocabulary 8x50 at the mask
+        ("sentiment", 2 * 4608 + 160, 4608 + 160),  # pooler 8x8 and classifier 8x2 on [CLS]
+        ("qa", 2 * 4608 + 128, 4608 + 128),  # start and end logits at the 4 tokens
+    ],
+)
+def test_the_expected_speed_up_is_the_flops_ratio_of_the_configs(task, slow, fast):
+    from types import SimpleNamespace
+
+    from transformers import BertConfig, DistilBertConfig
+
+    teacher = BertConfig(hidden_size=8, num_hidden_layers=2, num_attention_heads=2, intermediate_size=16, vocab_size=50)
+    student = DistilBertConfig(dim=8, n_layers=1, n_heads=2, hidden_dim=16, vocab_size=50)
+    side = lambda config: SimpleNamespace(model=SimpleNamespace(config=config))  # noqa: E731
+    pair = SimpleNamespace(task=task, bert=side(teacher), distilbert=side(student))
+    assert tiny_flops(1, 4, 50, width=8, inner=16) == 4608 + 928  # the two counts agree
+    assert bench.flops_ratios(pair, [4, 4]) == {4: pytest.approx(slow / fast, rel=1e-12)}
 
 
 def test_every_point_uses_exactly_the_requested_length(tiny_store):
@@ -143,6 +188,11 @@ def test_cli_bench_json_and_csv(tiny_models, tmp_path):
             "peak_memory_mb",
         }
     assert [(s["seq_len"], s["batch_size"]) for s in data["speedup"]] == [(8, 1), (8, 2), (16, 1), (16, 2)]
+    vocabulary = len(tiny_vocab())
+    for s in data["speedup"]:  # each point's FLOPs ratio and bound, whatever the batch
+        ratio = tiny_flops(4, s["seq_len"], vocabulary) / tiny_flops(2, s["seq_len"], vocabulary)
+        assert s["expected"] == pytest.approx(ratio, abs=1e-4) and s["bound"] == pytest.approx(1.1 * ratio, abs=1e-4)
+    assert "layer_bound" not in data and "the FLOPs ratio at these lengths is" in data["reading"]
     assert csv.read_text().splitlines()[0].startswith("model,seq_len,batch_size,precision,median_ms")
     assert "bench" in proc.stderr  # the progress bar goes to stderr
 
