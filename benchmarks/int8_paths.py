@@ -6,11 +6,11 @@ For each model of the sentiment pair (offline: the architecture twins), every in
 ONNX Runtime document for x86 CPUs, timed together with fp32 in one interleaved run per length
 (batch 1): torchao's `quantize_` with Int8DynamicActivationInt8WeightConfig eager and under
 torch.compile; torchao's PT2E flow with the X86InductorQuantizer, static (calibrated on the shipped
-examples) and dynamic, through torch.compile with freezing; ONNX Runtime's dynamic quantiser
-(QOperator, per tensor and per channel) and its static one (QDQ per tensor and per channel, and
-QOperator), calibrated on the same examples. Prints each path's build time, median ms, speed-up
-over fp32 of the same model, and its median |Δlogit| against fp32 on the shipped examples as a
-share of fp32's logit spread (the ladder's fidelity measure).
+examples; the ladder's rung, an AOTInductor package) and dynamic (through torch.compile with
+freezing); ONNX Runtime's dynamic quantiser (QOperator, per tensor and per channel) and its static
+one (QDQ per tensor and per channel, and QOperator), calibrated on the same examples. Prints each
+path's build time, median ms, speed-up over fp32 of the same model, and its median |Δlogit| against
+fp32 on the shipped examples as a share of fp32's logit spread (the ladder's fidelity measure).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from distilbert_demo import int8, measure, variants
+from distilbert_demo import measure, variants
 from distilbert_demo.loading import LoadedModel, load_model
 from distilbert_demo.sized_inputs import batch_inputs, ids_of_length
 
@@ -51,9 +51,9 @@ def pt2e(loaded: LoadedModel, static: bool) -> Forward:
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     module, example, dynamic = variants._exportable(loaded)
-    if static:  # the ladder's int8-compiled rung, built as the ladder builds it
-        compiled = int8.static_compiled(module, example, dynamic, variants.calibration_inputs(loaded))[1]
-        return lambda inputs: compiled(**inputs)
+    if static:  # the ladder's int8-compiled rung, built as the ladder builds it (an AOTInductor package)
+        with tempfile.TemporaryDirectory() as folder:
+            return variants.build(loaded, "int8-compiled", Path(folder)).forward
     with torch.no_grad():
         exported = torch.export.export(module, args=(), kwargs=example, dynamic_shapes=dynamic).module()
         config = xiq.get_default_x86_inductor_quantization_config(is_dynamic=True)

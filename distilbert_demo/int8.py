@@ -4,7 +4,7 @@
     int8            torchao's Int8DynamicActivationInt8WeightConfig through `quantize_`, eager: per-channel
                     int8 weights, per-token int8 activations; no compiler needed
     int8-compiled   torchao's PT2E flow for x86: torch.export, X86InductorQuantizer (static: activation
-                    ranges calibrated on the task's shipped examples), convert_pt2e, then torch.compile
+                    ranges calibrated on the task's shipped examples), convert_pt2e, then AOTInductor
                     with freezing, which lowers the quantised patterns to oneDNN's int8 kernels
 
 PyTorch's torch.ao.quantization (the eager dynamic path this replaced) is deprecated; nothing here
@@ -95,17 +95,17 @@ def eager(model: torch.nn.Module) -> torch.nn.Module:
     return copied
 
 
-def static_compiled(
+def static_program(
     module: torch.nn.Module,
     example: dict[str, torch.Tensor],
     dynamic_shapes: dict,
     calibration: Iterable[dict[str, torch.Tensor]],
-) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """(the quantised graph, that graph compiled): torchao's PT2E static flow for x86. `module` (a copy
-    the caller gives up) takes the named tensors of `example` as keyword arguments; `calibration`
-    sets the activation ranges. The uncompiled graph computes the same quantisation in float (quantize/dequantize ops):
-    the independent reference the tests hold the compiled kernels to."""
-    import torch._inductor.config as inductor
+) -> torch.export.ExportedProgram:
+    """torchao's PT2E static flow for x86, exported again for AOTInductor (variants.compiled_package):
+    `module` (a copy the caller gives up) takes the named tensors of `example` as keyword arguments;
+    `calibration` sets the activation ranges. The graph computes the quantisation in float
+    (quantize/dequantize around float products) until inductor, with freezing, lowers those
+    patterns to oneDNN's int8 kernels."""
     import torchao.quantization.pt2e.quantizer.x86_inductor_quantizer as xiq
     from torchao.quantization.pt2e import move_exported_model_to_eval
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
@@ -118,14 +118,5 @@ def static_compiled(
         for batch in calibration:
             prepared(**batch)
         converted = convert_pt2e(prepared)
-    move_exported_model_to_eval(converted)
-    inductor.freezing = True  # weights folded into the graph: what lets inductor prepack them for oneDNN
-    return converted, torch.compile(converted, dynamic=True)
-
-
-def graph_bytes(graph: torch.fx.GraphModule) -> int:
-    """The bytes of the tensors the quantised graph reads (int8 weights, their scales, the float
-    embeddings): the export keeps the original fp32 weights as attributes it no longer uses."""
-    state = graph.state_dict()
-    used = {node.target for node in graph.graph.nodes if node.op == "get_attr"}
-    return sum(t.numel() * t.element_size() for name, t in state.items() if name in used)
+        move_exported_model_to_eval(converted)
+        return torch.export.export(converted, args=(), kwargs=example, dynamic_shapes=dynamic_shapes)

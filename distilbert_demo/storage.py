@@ -16,8 +16,8 @@ click reaches a worker the same way, as a file (StopFlag).
     DISTILBERT_DEMO_SESSION_TTL   seconds a session's files and state live (default 3600)
     DISTILBERT_DEMO_MAX_STUDENTS  students kept at once, on disk and in memory (default 4)
     DISTILBERT_DEMO_MAX_SESSIONS  sessions whose page state Gradio keeps in memory (default 500)
-    DISTILBERT_DEMO_CACHE_DIR     where the operator's checkpoints' ONNX exports are kept across
-                                  restarts (default ~/.cache/distilbert-demo/onnx)
+    DISTILBERT_DEMO_CACHE_DIR     where the operator's checkpoints' ONNX exports and compiled
+                                  packages are kept across restarts (default ~/.cache/distilbert-demo/builds)
     DISTILBERT_DEMO_CACHE_BYTES   its cap, least recently used folders removed first (default 6 GiB)
 """
 
@@ -62,22 +62,23 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-# The operator's checkpoints' ONNX exports outlive the process (a restarted server does not export
-# BERT again), in a folder of their own, capped: the oldest folders go first past the cap.
+# The operator's checkpoints' ONNX exports and compiled packages outlive the process (a restarted
+# server does not export or compile BERT again), in a folder of their own, capped: the oldest
+# folders go first past the cap.
 KEPT_EXPORTS = Path(
     os.environ.get("DISTILBERT_DEMO_CACHE_DIR")
-    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "distilbert-demo" / "onnx"
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "distilbert-demo" / "builds"
 )
 MAX_KEPT_EXPORT_BYTES = int(float(os.environ.get("DISTILBERT_DEMO_CACHE_BYTES", str(6 * 2**30))))
 
 
-def onnx_cache(model=None) -> Path:
-    """Where ONNX exports of `model` are kept, one folder per checkpoint and weights: a visitor's
-    student in the app's own folder (gone with its session's server), the operator's checkpoints
-    in KEPT_EXPORTS, reused across restarts."""
+def build_cache(model=None) -> Path:
+    """Where ONNX exports and compiled packages of `model` are kept, one folder per checkpoint and
+    weights: a visitor's student in the app's own folder (gone with its session's server), the
+    operator's checkpoints in KEPT_EXPORTS, reused across restarts."""
     name = getattr(model, "name", None)
     if name is None or Path(name).resolve().is_relative_to(STORAGE.root.resolve()):
-        return STORAGE.root / "onnx"
+        return STORAGE.root / "builds"
     prune_exports()
     return KEPT_EXPORTS
 

@@ -2,19 +2,26 @@
 
     fp32            the loaded model (the reference every other variant is checked against)
     bf16            bf16 weights (`model.to(torch.bfloat16)`); fast only with bf16 matrix units
-    bf16-compiled   the bf16 model through torch.compile with freezing (compiled once, timed after)
+    bf16-compiled   the bf16 model compiled ahead of time by AOTInductor with freezing (built once, kept on disk)
     int8            int8 Linear layers through torchao, eager (int8.py)
-    int8-compiled   torchao's static int8 (PT2E, x86 quantizer, calibrated) through torch.compile (int8.py)
+    int8-compiled   torchao's static int8 (PT2E, x86 quantizer, calibrated) compiled the same way (int8.py)
     onnx-fp32       the model exported with torch.onnx.export (dynamo), run by ONNX Runtime
     onnx-int8       that export, dynamically quantised by ONNX Runtime's quantiser
 
 Every variant runs on the CPU (the question it answers is what a CPU deployment can do), takes the
 tokenizer's named tensors and returns float32 logits. A variant this machine cannot run is refused
 with its reason (VariantUnavailable), never silently replaced by another one.
+
+What takes minutes to build is kept on disk under the cache folder, one folder per checkpoint and
+weights: the ONNX files, and the compiled rungs as AOTInductor packages (.pt2). torch.compile would
+build them again after every restart: with freezing on, inductor's own cache bypasses the graph
+(`fxgraph_cache_bypass`; python -m benchmarks.compile_restart). A package holds C++ compiled for
+this CPU (-march=native) against this torch, so its name carries both (machine_key).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -22,6 +29,7 @@ import importlib.util
 import io
 import itertools
 import logging
+import platform
 import re
 import shutil
 import threading
@@ -44,15 +52,21 @@ VARIANTS = ("fp32", "bf16", "bf16-compiled", "int8", "int8-compiled", "onnx-fp32
 BUILDING = {
     "fp32": "the loaded model",
     "bf16": "casting the weights to bf16",
-    "bf16-compiled": "compiling the bf16 model with torch.compile (once, tens of seconds)",
+    "bf16-compiled": "compiling the bf16 model ahead of time with AOTInductor (once per machine: kept on disk)",
     "int8": "quantising the Linear layers to int8 with torchao",
-    "int8-compiled": "exporting, calibrating and compiling int8 with torchao's PT2E flow (once, up to a minute)",
+    "int8-compiled": "calibrating int8 (torchao PT2E), compiling it with AOTInductor (once per machine: kept on disk)",
     "onnx-fp32": "exporting to ONNX (kept on disk for later runs)",
     "onnx-int8": "quantising the ONNX export to int8 (kept on disk for later runs)",
 }
 EXACT = ("fp32", "onnx-fp32")  # meant to give fp32's logits (within EXACT_TOLERANCE); the rest are lossy
 EXACT_TOLERANCE = 1e-4
 ONNX = ("onnx-fp32", "onnx-int8")
+# The rungs compiled ahead of time, and how (the ladder's note on each)
+COMPILED = {
+    "bf16-compiled": "AOTInductor package (freezing, dynamic shapes)",
+    "int8-compiled": "torchao PT2E, X86InductorQuantizer (static, calibrated on the shipped examples), "
+    "AOTInductor package",
+}
 CPU = torch.device("cpu")
 
 
@@ -70,8 +84,9 @@ class Variant:
     size_bytes: int  # the weights as saved to disk in this variant
     build_s: float  # copy / quantise / export / compile time
     module: torch.nn.Module | None = None  # the PyTorch module (None for ONNX Runtime)
-    files: list[Path] = field(default_factory=list)  # the ONNX file(s)
+    files: list[Path] = field(default_factory=list)  # what it runs from on disk (ONNX files, packages)
     note: str = ""
+    kept: bool = False  # loaded from what an earlier run kept on disk (a compiled package), not built now
 
 
 def _has_module(name: str) -> bool:
@@ -91,9 +106,9 @@ def _bf16_runs() -> tuple[bool, str]:
 
 def _why_not_compiled() -> str:
     if gpu.ZERO_GPU:
-        return "ZeroGPU does not allow torch.compile"
+        return "not on ZeroGPU (it allows ahead-of-time compiling for its GPU calls; this CPU build is unchecked there)"
     if not (shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
-        return "torch.compile needs a C++ compiler on the CPU and none was found"
+        return "the compiled rungs need a C++ compiler (AOTInductor writes C++) and none was found"
     return ""
 
 
@@ -303,19 +318,61 @@ def _ort_forward(session) -> Callable[[dict[str, torch.Tensor]], torch.Tensor]:
     return forward
 
 
-def compile_bf16(model: torch.nn.Module) -> torch.nn.Module:
-    """torch.compile of a bf16 copy with freezing (weights folded into the graph as constants: the
-    gain over plain compile), dynamic shapes so one graph serves every length."""
-    import torch._inductor.config as inductor
+@functools.cache
+def machine_key() -> str:
+    """What a compiled package is tied to: inductor builds its C++ for this CPU (-march=native)
+    against this torch, so a package made elsewhere (a Space restarted on other hardware) is
+    never loaded here."""
+    cpu = platform.processor()
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = "|".join(dict.fromkeys(line for line in lines if line.startswith(("model name", "flags"))))
+    text = f"{torch.__version__}|{platform.machine()}|{cpu}"
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
-    inductor.freezing = True  # what TORCHINDUCTOR_FREEZING=1 sets; only affects inference graphs
-    return torch.compile(model, dynamic=True)
+
+FREEZING = {"freezing": True}  # weights folded in as constants: what lets inductor prepack them for oneDNN
+
+
+def compiled_package(loaded: LoadedModel, name: str, cache: Path) -> tuple[Path, bool]:
+    """(the AOTInductor package of compiled rung `name`, whether it was built now): exported from the
+    fp32 copy (bf16: cast first; int8: through torchao's PT2E flow), compiled with freezing (weights
+    folded into the graph as constants, what lets inductor prepack them), batch and length dynamic
+    so one package serves every input. Kept in the checkpoint's cache folder; written under
+    another name first, so a half-written package is never taken for a built one."""
+    folder = cache_folder(loaded, cache)
+    path = folder / f"{name}-{machine_key()}.pt2"
+    if path.is_file():
+        return path, False
+    folder.mkdir(parents=True, exist_ok=True)
+    module, example, dynamic = _exportable(loaded)
+    if name == "bf16-compiled":
+        with torch.inference_mode(False), torch.no_grad():
+            program = torch.export.export(module.to(torch.bfloat16), args=(), kwargs=example, dynamic_shapes=dynamic)
+    else:
+        program = int8.static_program(module, example, dynamic, calibration_inputs(loaded))
+    partial = folder / f"partial-{name}.pt2"
+    # under no_grad, or freezing does not run and the int8 patterns silently stay in float (pytorch/ao#4566)
+    with torch.no_grad():
+        torch._inductor.aoti_compile_and_package(program, package_path=str(partial), inductor_configs=FREEZING)
+    partial.replace(path)
+    return path, True
+
+
+def _package_forward(path: Path) -> Callable[[dict[str, torch.Tensor]], torch.Tensor]:
+    runner = torch._inductor.aoti_load_package(str(path))
+
+    def forward(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        with torch.inference_mode():
+            return runner(**inputs).float()
+
+    return forward
 
 
 def build(loaded: LoadedModel, name: str, cache: Path, warm: dict[str, torch.Tensor] | None = None) -> Variant:
     """`loaded` in variant `name`, on the CPU. ONNX files are cached under `cache`/<checkpoint>/;
-    the compiled variant is compiled here (on `warm`, or a short example) so that its compile time
-    is counted in build_s, not in its latency."""
+    the compiled rungs' packages too (compiled_package), and called once here (on `warm`, or a short
+    example) so that their set-up is counted in build_s, not in their latency."""
     check(name)
     started = time.perf_counter()
     fp32 = loaded.model if loaded.device.type == "cpu" else copy.deepcopy(loaded.model).to(CPU)
@@ -323,22 +380,23 @@ def build(loaded: LoadedModel, name: str, cache: Path, warm: dict[str, torch.Ten
     checkpoint = loaded.name
     if name == "fp32":
         return Variant(name, checkpoint, _torch_forward(fp32), _state_bytes(fp32), 0.0, module=fp32)
-    if name in ("bf16", "bf16-compiled"):
+    if name == "bf16":
         half = copy.deepcopy(fp32).to(torch.bfloat16)
         size = _state_bytes(half)
-        if name == "bf16":
-            return Variant(name, checkpoint, _torch_forward(half), size, time.perf_counter() - started, module=half)
-        compiled = compile_bf16(half)
-        forward = _torch_forward(compiled)
-        forward(warm if warm is not None else _example_inputs(loaded))  # compiles now
+        return Variant(name, checkpoint, _torch_forward(half), size, time.perf_counter() - started, module=half)
+    if name in COMPILED:
+        path, built = compiled_package(loaded, name, cache)
+        forward = _package_forward(path)
+        forward(warm if warm is not None else _example_inputs(loaded))  # the first call's set-up, in build_s
         return Variant(
             name,
             checkpoint,
             forward,
-            size,
+            path.stat().st_size,
             time.perf_counter() - started,
-            module=half,
-            note="torch.compile (inductor, freezing, dynamic shapes)",
+            files=[path],
+            note=COMPILED[name],
+            kept=not built,
         )
     if name == "int8":
         quantised = int8.eager(fp32)
@@ -350,23 +408,6 @@ def build(loaded: LoadedModel, name: str, cache: Path, warm: dict[str, torch.Ten
             time.perf_counter() - started,
             module=quantised,
             note="torchao Int8DynamicActivationInt8WeightConfig (eager)",
-        )
-    if name == "int8-compiled":
-        module, example, dynamic = _exportable(loaded)
-        graph, compiled = int8.static_compiled(module, example, dynamic, calibration_inputs(loaded))
-
-        def forward(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-            with torch.inference_mode():
-                return compiled(**inputs).float()
-
-        forward(warm if warm is not None else example)  # compiles now
-        return Variant(
-            name,
-            checkpoint,
-            forward,
-            int8.graph_bytes(graph),
-            time.perf_counter() - started,
-            note="torchao PT2E, X86InductorQuantizer (static, calibrated on the shipped examples), torch.compile",
         )
     path = export_onnx(loaded, cache_folder(loaded, cache))
     if name == "onnx-int8":
@@ -473,8 +514,7 @@ def as_variant(loaded: LoadedModel, name: str, cache: Path) -> LoadedModel:
     if loaded.task == "qa":
         raise InputError(QA_IN_FP32, field="variant")
     variant = KEPT.get(loaded, name, cache)
-    runs_own_path = variant.module is not None and name != "bf16-compiled"
-    model = variant.module if runs_own_path else _Runner(variant, loaded.model.config)
+    model = variant.module if variant.module is not None else _Runner(variant, loaded.model.config)
     return VariantModel(
         loaded.task,
         loaded.side,

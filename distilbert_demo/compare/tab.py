@@ -12,7 +12,7 @@ from ..markup import notices
 from ..measure import MIN_RUNS
 from ..palette import TITLES
 from ..registry import SIDES
-from ..storage import onnx_cache
+from ..storage import build_cache
 from ..tabs import (
     MODEL_QUEUE,
     PRESENTER_HIDE,
@@ -69,7 +69,7 @@ def compare_handler(store: ModelStore):
         """The model work (any process): the page's outputs as plain data."""
         pair = visitor_pair(store, task, student_folder)
         chosen = {"bert": bert_variant or "fp32", "distilbert": distilbert_variant or "fp32"}
-        pair = Pair(pair.task, *(variants.as_variant(m, chosen[m.side], onnx_cache(m)) for m in pair.sides()))
+        pair = Pair(pair.task, *(variants.as_variant(m, chosen[m.side], build_cache(m)) for m in pair.sides()))
         runs = int(repeats) or None  # 0: as many runs as fit in the timing budget
         result = core.compare_pair(pair, text, top_k=int(top_k), repeats=runs, question=question)
         reports = dict(zip(SIDES, (result.bert, result.distilbert)))

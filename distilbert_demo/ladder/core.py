@@ -366,8 +366,10 @@ def _build(row: LadderRow, model: LoadedModel, cache: Path, say) -> variants.Var
 def _score_row(row: LadderRow, variant: variants.Variant, scoring: Scoring, reference: list, say) -> None:
     """Accuracy, and against fp32 (the first variant scored): top-1 agreement, the largest and the
     median absolute logit difference, and fp32's logit spread that they are read against."""
-    row.size_mb, row.build_s, row.note = variant.size_bytes / MIB, variant.build_s, variant.note
-    say(f"{row.model} {row.variant}: built in {variant.build_s:.1f} s; scoring on {scoring.name}")
+    made = "loaded from disk (compiled by an earlier run)" if variant.kept else "built"
+    row.size_mb, row.build_s = variant.size_bytes / MIB, variant.build_s
+    row.note = variant.note + (f"; {made}" if variant.kept else "")
+    say(f"{row.model} {row.variant}: {made} in {variant.build_s:.1f} s; scoring on {scoring.name}")
     logits = score(variant.forward, scoring)
     predicted = logits.argmax(-1)
     row.correct, row.total = int((predicted == torch.tensor(scoring.truth)).sum()), len(scoring.truth)

@@ -7,7 +7,7 @@ import gradio as gr
 
 from .. import variants
 from ..loading import ModelStore
-from ..storage import STORAGE, onnx_cache
+from ..storage import STORAGE, build_cache
 from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, controls, guarded, session_of, validator
 from . import core, figures, views
 
@@ -44,7 +44,7 @@ def ladder_handler(store: ModelStore):
         steps = iter(range(1, 100))
         result = core.ladder(
             store.pair(task),
-            onnx_cache(store.pair(task).bert),
+            build_cache(store.pair(task).bert),
             list(chosen or variants.VARIANTS),
             int(seq_len),
             budget_s=float(budget_s),
@@ -53,7 +53,7 @@ def ladder_handler(store: ModelStore):
         bundle = None
         if any(r.model == "distilbert" and r.variant == "onnx-int8" and r.available for r in result.rows):
             bundle = STORAGE.download(session_of(request), f"distilbert-{task}-onnx-int8.zip")
-            core.onnx_bundle(store.pair(task).distilbert, onnx_cache(store.pair(task).distilbert), bundle)
+            core.onnx_bundle(store.pair(task).distilbert, build_cache(store.pair(task).distilbert), bundle)
         return (
             views.verdict(result),
             figures.pareto_figure(result, core.KEEP, core.FIDELITY_LIMIT),
@@ -72,8 +72,8 @@ def ladder_tab(store: ModelStore) -> None:
     gr.Markdown(
         "How far past DistilBERT a CPU can go: each model in every precision and runtime, measured side by side, "
         "with the accuracy each keeps (the page never shows a speed without it). Runs on the CPU; building the "
-        "ONNX exports and the compiled variants takes a minute or two the first time (they are kept for the next run)."
-        + "".join(f"\n- **{v}** unavailable here: {why}" for v, why in refused.items()),
+        "ONNX exports and the compiled variants takes minutes the first time on a machine (they are kept on disk for "
+        "the next runs and restarts)." + "".join(f"\n- **{v}** unavailable here: {why}" for v, why in refused.items()),
         elem_classes=PRESENTER_HIDE,
     )
     with gr.Row():

@@ -4,6 +4,9 @@ right, unavailable ones say why, and the exported files load elsewhere."""
 import copy
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from contextlib import redirect_stdout
 from io import StringIO
@@ -125,14 +128,46 @@ def test_an_unavailable_variant_is_refused_with_its_reason(tiny_store, tmp_path,
     assert not available and reason == f"unknown variant 'fp64'; choose from {', '.join(variants.VARIANTS)}"
 
 
-def test_compiled_bf16_computes_what_eager_bf16_computes(tiny_store, tmp_path, monkeypatch):
+RESTARTED = """
+import sys, torch
+from pathlib import Path
+from distilbert_demo import variants
+from distilbert_demo.loading import load_model
+model = load_model("sentiment", "bert", sys.argv[1], allow_twin=False)
+inputs = torch.load(sys.argv[3])
+variant = variants.build(model, "bf16-compiled", Path(sys.argv[2]))
+torch.save({"logits": variant.forward(inputs), "kept": variant.kept}, sys.argv[4])
+"""
+
+
+def test_compiled_bf16_computes_what_eager_bf16_computes_and_a_restart_loads_it(
+    tiny_store, tiny_models, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))  # not /tmp/torchinductor_<user>
     model = tiny_store.pair("sentiment").bert
     compiled, eager = variants.build(model, "bf16-compiled", tmp_path), variants.build(model, "bf16", tmp_path)
     inputs = named(model.tokenizer(PAIRS[0], padding=True, return_tensors="pt"))
     # bf16 rounds differently once inductor fuses operations: close, not equal
     assert (compiled.forward(inputs) - eager.forward(inputs)).abs().max() < 0.05
-    assert compiled.build_s > 0 and compiled.size_bytes == eager.size_bytes
+    assert not compiled.kept
+    (package,) = compiled.files
+    assert package.parent == variants.cache_folder(model, tmp_path) and variants.machine_key() in package.name
+    assert compiled.size_bytes == package.stat().st_size
+    # A restarted server (a fresh process, the same folder): the package is loaded, not compiled
+    # again, and computes the same logits.
+    written = package.stat().st_mtime_ns
+    torch.save(inputs, tmp_path / "inputs.pt")
+    run = [sys.executable, "-c", RESTARTED, tiny_models["sentiment-bert"], str(tmp_path), str(tmp_path / "inputs.pt")]
+    subprocess.run([*run, str(tmp_path / "out.pt")], check=True, timeout=300, env=dict(os.environ))
+    restarted = torch.load(tmp_path / "out.pt")
+    assert restarted["kept"]
+    assert package.stat().st_mtime_ns == written, "compiled again"
+    assert torch.equal(restarted["logits"], compiled.forward(inputs))
+    # On another CPU or torch the package is another file: this one is never loaded there.
+    monkeypatch.setattr(variants, "machine_key", lambda: "another-machine")
+    monkeypatch.setattr(torch._inductor, "aoti_compile_and_package", lambda *a, **k: pytest.fail("compiles anew"))
+    with pytest.raises(pytest.fail.Exception, match="compiles anew"):
+        variants.compiled_package(model, "bf16-compiled", tmp_path)
 
 
 def test_the_bundle_loads_in_a_fresh_runtime_with_its_own_tokenizer(tiny_store, tmp_path, monkeypatch):

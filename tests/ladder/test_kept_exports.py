@@ -1,5 +1,6 @@
-"""The operator's checkpoints' ONNX exports outlive a restart; a visitor's student's do not; the
-folder holding them is capped (storage.py: KEPT_EXPORTS, prune_exports)."""
+"""The operator's checkpoints' ONNX exports (and compiled packages: tests/ladder/test_core.py)
+outlive a restart; a visitor's student's do not; the folder holding them is capped (storage.py:
+KEPT_EXPORTS, prune_exports)."""
 
 from __future__ import annotations
 
@@ -32,11 +33,11 @@ def test_a_kept_export_is_reused_by_the_next_server_and_a_changed_checkpoint_is_
 
 def test_students_stay_in_the_apps_folder_and_the_operators_checkpoints_in_the_kept_one(tiny_store):
     operator = tiny_store.pair("fill-mask").bert
-    assert storage.onnx_cache(operator) == storage.KEPT_EXPORTS
+    assert storage.build_cache(operator) == storage.KEPT_EXPORTS
     assert str(storage.KEPT_EXPORTS) == os.environ["DISTILBERT_DEMO_CACHE_DIR"], "tests never write ~/.cache"
     student = copy.copy(operator)
     student.name = str(storage.STORAGE.root / "students" / "abc123" / "model")
-    assert storage.onnx_cache(student) == storage.STORAGE.root / "onnx"
+    assert storage.build_cache(student) == storage.STORAGE.root / "builds"
 
 
 def test_the_least_recently_used_exports_go_past_the_cap(tmp_path):
