@@ -31,6 +31,8 @@
       // a legend under the axis moves down with the larger axis title
       if (out.legend.orientation === "h" && out.legend.y < 0) out.legend.y = Math.min(out.legend.y, -0.38);
     }
+    // A figure may carry labels placed for this mode's type and height (the ladder's Pareto front).
+    if (out.meta && out.meta.presenter_annotations) out.annotations = out.meta.presenter_annotations;
     for (const note of out.annotations || []) note.font = atLeast(note.font, m.text);
     const height = parseFloat(getComputedStyle(gd).getPropertyValue("--presenter-plot-height"));
     if (height) out.height = height;

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # types only: figures never import the code that runs models
 
 
 MASKS_PER_ROW = 3  # more [MASK] panels wrap onto another row
+QA_LABEL = 24  # characters of an answer span's bar label (the offsets follow)
 
 
 def _label(text: str) -> str:
@@ -30,13 +31,16 @@ def _short(text: str, limit: int = 40) -> str:
 def predictions_figure(output: TaskOutput, side: str, title: str = "") -> go.Figure:
     """Horizontal bars of the top candidates: one panel per [MASK], or one panel of labels; each
     panel named after its model (`title`, else the side's: "BERT", "DistilBERT")."""
+    hovers = None  # what a bar's hover names, where it is more than its label
     if output.task == "sentiment":
         panels = [[(p.label, p.score) for p in output.predictions]]
         panel_titles = ["label probabilities"]
     elif output.task == "qa":
         # One bar per span: two spans with the same text (or the same first words) are told apart
-        # by their character offsets in the context.
-        panels = [[(f"{_short(p.text)} · chars {p.start}-{p.end}", p.score) for p in output.predictions]]
+        # by their character offsets in the context. A long span is cut short (its whole text in the
+        # hover): in half a page its label's column would squeeze the bars to a sliver.
+        panels = [[(f"{_short(p.text, QA_LABEL)} · chars {p.start}-{p.end}", p.score) for p in output.predictions]]
+        hovers = [[f"{p.text} (chars {p.start}-{p.end})" for p in output.predictions]]
         panel_titles = ["answers (p_start x p_end)"]
     else:
         panels = [[(c.token, c.score) for c in mask] for mask in output.predictions]
@@ -55,10 +59,15 @@ def predictions_figure(output: TaskOutput, side: str, title: str = "") -> go.Fig
         # room for the next panel's token labels (about 0.015 of a half-page figure per character)
         horizontal_spacing=min(0.35, 0.04 + 0.015 * longest) if cols > 1 else 0.0,
     )
+    if output.task == "qa":
+        # The title over the bars' right end, growing left over the labels' column: centred over the
+        # bars, a long title ran past the figure's right edge.
+        fig.update_annotations(x=1.0, xanchor="right")
     for index, panel in enumerate(panels):
         row, col = index // cols + 1, index % cols + 1  # plotly counts from 1
         labels = [_label(name) for name, _ in panel][::-1]  # best at the top
         scores = [score for _, score in panel][::-1]
+        named = [_label(text) for text in hovers[index]][::-1] if hovers else labels
         fig.add_trace(
             go.Bar(
                 x=scores,
@@ -67,7 +76,8 @@ def predictions_figure(output: TaskOutput, side: str, title: str = "") -> go.Fig
                 marker_color=COLORS[side],
                 text=[percent(s) for s in scores],
                 textposition="auto",
-                hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+                customdata=named,
+                hovertemplate="%{customdata}: %{x:.4f}<extra></extra>",
                 showlegend=False,
             ),
             row=row,

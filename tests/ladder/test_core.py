@@ -248,7 +248,8 @@ def test_where_accuracy_cannot_judge_the_fastest_rung_within_the_fidelity_limit_
     assert table.loc["int8", "Speed-up vs BERT fp32"] == "5.00x"
     chart = figures.pareto_figure(ladder, core.KEEP, core.FIDELITY_LIMIT)
     front = next(trace for trace in chart.data if trace.name == "Pareto front")
-    assert list(front.text) == ["DistilBERT onnx-int8 ⚠", "DistilBERT int8", "DistilBERT fp32"]
+    labels = [note.text for note in chart.layout.annotations]  # the limit line's note, then the front's labels
+    assert labels == ["1% of the spread", "DistilBERT onnx-int8 ⚠", "DistilBERT int8", "DistilBERT fp32"]
     assert list(front.y) == [0.025, 0.005, 0.0]
     points = {name: trace for trace in chart.data if (name := trace.name) in variants.VARIANTS}
     assert set(points) == {"fp32", "int8", "onnx-int8"} and list(points["fp32"].x) == [100, 50]
