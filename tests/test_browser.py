@@ -446,6 +446,27 @@ def test_presenter_distill_fits_a_projector(browser, launched_app):
     page.close()
 
 
+def test_presenter_benchmark_fits_a_projector_with_its_settings_below(browser, launched_app):
+    """On stage the sweep's reading and its two main charts come first, the settings under them
+    (the deep link or a scroll sets them): a sweep of one point is enough to draw both."""
+    page = browser.new_page(viewport=PROJECTOR)
+    page.goto(f"{launched_app}?tab=benchmark&presenter=1", wait_until="load")
+    expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)
+    for name in ("seq-lens", "batch-sizes"):  # one length and one batch size: a one-point sweep
+        boxes = page.locator(f"#bench-{name} input[type=checkbox]")
+        for i in range(boxes.count()):
+            boxes.nth(i).set_checked(i == 0)
+    page.locator("#bench-run").scroll_into_view_if_needed()
+    page.locator("#bench-run").click()
+    expect(page.locator("#bench-message")).to_contain_text("FLOPs ratio", timeout=120_000)
+    page.evaluate("window.scrollTo(0, 0)")
+    figures = ["#bench-latency .js-plotly-plot", "#bench-speedup .js-plotly-plot"]
+    _assert_presenter_view(page, "benchmark", "#bench-message", figures, ["#bench-message p"])
+    settings = page.locator("#bench-seq-lens").bounding_box()
+    assert settings["y"] > page.locator(figures[1]).bounding_box()["y"]  # the settings under the charts
+    page.close()
+
+
 def test_presenter_race_then_a_new_run_clears_its_verdict_at_once(browser, launched_app, monkeypatch):
     """On stage: the race's first line says what is happening while the students are built, its verdict
     compares them at equal steps; the next run clears that verdict and its charts at once, and says so."""

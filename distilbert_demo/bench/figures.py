@@ -48,7 +48,8 @@ def latency_figure(rows: list[BenchRow], batch_size: int) -> go.Figure:
             )
         )
     fig.update_xaxes(title="tokens", type="log", dtick=0.30103)  # ticks at powers of 2
-    fig.update_yaxes(title="ms (median, whiskers p10-p90)", type="log")
+    # ticks at powers of 2 (ms), full-size labels: a short log range would get small digit labels (D ticks)
+    fig.update_yaxes(title="ms (median, whiskers p10-p90)", type="log", dtick=0.30103)
     frame_figure(fig, title=f"Latency vs length, batch {batch_size}", **_FRAME)
     return fig
 

@@ -13,7 +13,18 @@ from ..loading import ModelStore
 from ..markup import esc
 from ..measure import MEMORY_METHOD
 from ..storage import STORAGE
-from ..tabs import HEAVY_QUEUE, PRESENTER_HIDE, StopFlags, controls, guarded, run_and_stop, settings_from, validator
+from ..tabs import (
+    HEAVY_QUEUE,
+    PRESENTER_HIDE,
+    PRESENTER_LAST,
+    PRESENTER_LATER,
+    StopFlags,
+    controls,
+    guarded,
+    run_and_stop,
+    settings_from,
+    validator,
+)
 from . import core, figures
 
 ACTIVE_SWEEPS = StopFlags()
@@ -132,20 +143,22 @@ def bench_tab(store: ModelStore) -> None:
         f"The paper's headline, {core.PAPER_CPU_SPEEDUP}x on CPU at batch 1, is one point of this surface.",
         elem_classes=PRESENTER_HIDE,
     )
-    with gr.Row():  # only the precisions this device runs
+    # On stage the settings (two rows: the charts would start below 720 px) move under the reading
+    # and the two main charts (page.css, .presenter-later): the deep link sets them.
+    with gr.Row(elem_classes=PRESENTER_LATER):  # only the precisions this device runs
         made = controls(core.BenchSettings, ["task", "precision", "repeats"], "bench", choices={"precision": available})
-    with gr.Row():
+    with gr.Row(elem_classes=PRESENTER_LATER):
         made |= controls(core.BenchSettings, ["seq_lens", "batch_sizes", "baseline"], "bench")
     start_button, stop_button = run_and_stop("Run sweep", "bench-run", "bench-stop")
     message = gr.Markdown(label="Reading", elem_id="bench-message")
     with gr.Row(equal_height=False):
         latency = gr.Plot(label="Latency", elem_id="bench-latency")
         speedup = gr.Plot(label="Speed-up", elem_id="bench-speedup")
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, elem_classes=PRESENTER_LAST):
         memory = gr.Plot(label="Memory", elem_id="bench-memory")
         throughput = gr.Plot(label="Throughput", elem_id="bench-throughput")
-    table = gr.Dataframe(label="Every point", elem_id="bench-table", max_height=360)
-    csv_file = gr.File(label="All points (CSV)", elem_id="bench-csv")
+    table = gr.Dataframe(label="Every point", elem_id="bench-table", max_height=360, elem_classes=PRESENTER_LAST)
+    csv_file = gr.File(label="All points (CSV)", elem_id="bench-csv", elem_classes=PRESENTER_LAST)
     with gr.Accordion("Raw result (JSON)", open=False, elem_classes=PRESENTER_HIDE):
         raw = gr.JSON(label="Sweep result")
 
