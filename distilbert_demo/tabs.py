@@ -185,7 +185,7 @@ class StopFlags(dict):
 # and the controls a speaker does not touch on stage.
 PRESENTER_HIDE = "presenter-hide"
 # ... and these are moved down in presenter mode (after what has neither class, before PRESENTER_LAST):
-# settings a deep link sets, so that the verdict and the main figures fit a projector's screen.
+# settings chosen before the talk, so that the verdict and the main figures fit a projector's screen.
 PRESENTER_LATER, PRESENTER_LAST = "presenter-later", "presenter-last"
 # And these are shown in presenter mode only: what stands in for what it hides (the example picker
 # for the example lists, the loading line for the banner).

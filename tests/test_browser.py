@@ -448,7 +448,7 @@ def test_presenter_distill_fits_a_projector(browser, launched_app):
 
 def test_presenter_benchmark_fits_a_projector_with_its_settings_below(browser, launched_app):
     """On stage the sweep's reading and its two main charts come first, the settings under them
-    (the deep link or a scroll sets them): a sweep of one point is enough to draw both."""
+    (set before the talk, a scroll away): a sweep of one point is enough to draw both."""
     page = browser.new_page(viewport=PROJECTOR)
     page.goto(f"{launched_app}?tab=benchmark&presenter=1", wait_until="load")
     expect(page.locator("body.presenter")).to_have_count(1, timeout=30_000)

@@ -144,7 +144,7 @@ def bench_tab(store: ModelStore) -> None:
         elem_classes=PRESENTER_HIDE,
     )
     # On stage the settings (two rows: the charts would start below 720 px) move under the reading
-    # and the two main charts (page.css, .presenter-later): the deep link sets them.
+    # and the two main charts (page.css, .presenter-later): they are set before the talk.
     with gr.Row(elem_classes=PRESENTER_LATER):  # only the precisions this device runs
         made = controls(core.BenchSettings, ["task", "precision", "repeats"], "bench", choices={"precision": available})
     with gr.Row(elem_classes=PRESENTER_LATER):
